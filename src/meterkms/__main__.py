@@ -1,0 +1,5 @@
+"""``python -m meterkms`` is the ``meterkms`` command."""
+
+from meterkms.cli import main
+
+main()

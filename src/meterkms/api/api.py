@@ -1,0 +1,27 @@
+"""The one REST API of meterkms, mounted at /api/v1/ with its OpenAPI description."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from meterkms import __version__
+from meterkms.api import errors
+from meterkms.api.auth import AUTH
+from meterkms.api.routers import audit, me, tokens
+
+api = NinjaAPI(
+    title="meterkms API",
+    version=__version__,
+    description=(
+        "Key management for smart-meter and IoT device keys. Authenticate with "
+        "`Authorization: Bearer mkms_…` (an API token from your profile) or a browser "
+        'session. Errors share one shape: `{"error": {"code", "message", "details"}}`.'
+    ),
+    auth=AUTH,
+    urls_namespace="api",
+    docs_url="/docs",
+)
+errors.install(api)
+api.add_router("/me", me.router)
+api.add_router("/tokens", tokens.router)
+api.add_router("/audit", audit.router)

@@ -1,0 +1,8 @@
+"""App config of meterkms.api."""
+
+from django.apps import AppConfig
+
+
+class ApiConfig(AppConfig):
+    name = "meterkms.api"
+    label = "api"

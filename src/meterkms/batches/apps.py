@@ -1,0 +1,8 @@
+"""App config of meterkms.batches."""
+
+from django.apps import AppConfig
+
+
+class BatchesConfig(AppConfig):
+    name = "meterkms.batches"
+    label = "batches"

@@ -1,0 +1,63 @@
+// meterkms: progressive enhancements. Every page works without this script.
+(function () {
+  "use strict";
+
+  // Confirmation dialogs: <form data-confirm="dialog-id"> opens the dialog first.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var dialogId = form.getAttribute("data-confirm");
+    if (!dialogId || form.dataset.confirmed === "yes") { return; }
+    var dialog = document.getElementById(dialogId);
+    if (!dialog || typeof dialog.showModal !== "function") { return; }
+    event.preventDefault();
+    dialog.showModal();
+    var ok = dialog.querySelector("[data-confirm-ok]");
+    var onOk = function () {
+      form.dataset.confirmed = "yes";
+      dialog.close();
+      if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+    };
+    ok.addEventListener("click", onOk, { once: true });
+  });
+  document.addEventListener("click", function (event) {
+    var cancel = event.target.closest("[data-confirm-cancel]");
+    if (cancel) { cancel.closest("dialog").close(); }
+  });
+
+  // Copy buttons: <button data-copy="element-id">.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) { return; }
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    if (!source || !navigator.clipboard) { return; }
+    navigator.clipboard.writeText(source.value || source.textContent.trim()).then(function () {
+      var label = button.textContent;
+      button.textContent = button.getAttribute("data-copied") || "✓";
+      setTimeout(function () { button.textContent = label; }, 1500);
+    });
+  });
+
+  // Filter chips: typing in a chip's search box narrows its options.
+  document.addEventListener("input", function (event) {
+    var search = event.target.closest("[data-option-search]");
+    if (!search) { return; }
+    var needle = search.value.toLowerCase();
+    var options = search.closest(".chip-panel").querySelectorAll(".options label");
+    options.forEach(function (option) {
+      option.hidden = needle !== "" && option.textContent.toLowerCase().indexOf(needle) === -1;
+    });
+  });
+
+  // Close other open menus when one opens; Escape closes them.
+  document.addEventListener("toggle", function (event) {
+    var opened = event.target;
+    if (!(opened instanceof HTMLDetailsElement) || !opened.open) { return; }
+    document.querySelectorAll("details[open]").forEach(function (other) {
+      if (other !== opened && !other.contains(opened)) { other.open = false; }
+    });
+  }, true);
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    document.querySelectorAll("details[open]").forEach(function (open) { open.open = false; });
+  });
+})();

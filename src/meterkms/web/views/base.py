@@ -1,0 +1,83 @@
+"""Helpers every web view uses: permission checks, lists with filters, domain errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django_filters import FilterSet
+
+from meterkms.core.errors import DomainError
+from meterkms.core.pagination import paginate
+from meterkms.organisations.permissions import Perm
+
+View = Callable[..., HttpResponse]
+
+
+def requires(perm: Perm) -> Callable[[View], View]:
+    """Log-in required, then 403 unless the actor holds ``perm``.
+
+    A 403 only ever answers for pages without an object; object pages look the object up
+    in the actor's scope first, so a foreign object is a 404 before any permission check.
+    """
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.actor.has(perm):  # type: ignore[attr-defined]
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return login_required(wrapper)
+
+    return decorate
+
+
+def apply_domain_error(
+    form: forms.Form, exc: DomainError, default_field: str | None = None
+) -> None:
+    """Show a service's refusal on the form, per field where the error names one."""
+    placed = False
+    for detail in exc.details:
+        field = detail.get("field")
+        if field in form.fields:
+            form.add_error(field, str(detail.get("message", exc.message)))
+            placed = True
+    if not placed:
+        form.add_error(default_field if default_field in form.fields else None, exc.message)
+
+
+def render_list(
+    request: HttpRequest,
+    template: str,
+    *,
+    filterset_class: type[FilterSet],
+    queryset: QuerySet,
+    context: dict[str, Any] | None = None,
+    filterset_kwargs: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """A filtered, paginated list page; htmx requests get only the ``results`` partial.
+
+    ``queryset`` must already be scoped to the actor: the filters only narrow it.
+    """
+    filterset = filterset_class(request.GET or None, queryset=queryset, **(filterset_kwargs or {}))
+    rows = filterset.qs if filterset.is_valid() else queryset.none()
+    page = paginate(rows, limit=request.GET.get("limit"), offset=request.GET.get("offset"))
+    query = request.GET.copy()
+    query.pop("offset", None)
+    data = {
+        "filter": filterset,
+        "page": page,
+        "query": query.urlencode(),
+        **(context or {}),
+    }
+    if getattr(request, "htmx", False) and not request.htmx.boosted:  # type: ignore[attr-defined]
+        return render(request, f"{template}#results", data)
+    return render(request, template, data)

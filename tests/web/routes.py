@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from meterkms.accounts.models import ApiToken, User
@@ -15,12 +16,12 @@ MISSING_INT = 987_654_321
 
 def _token_of(user: User) -> ApiToken:
     """A token row for ``user`` created directly (viewers may own none through the service)."""
-    secret = f"mkms_walk_{user.pk}_{ApiToken._base_manager.count()}"
+    secret = "mkms_" + secrets.token_urlsafe(30)
     return ApiToken._base_manager.create(
         user=user,
         organisation_id=user.organisation_id,
         name="walk",
-        prefix=secret[:13] + str(user.pk),
+        prefix=secret[:13],
         token_hash=hash_token(secret),
         scopes=["tokens:manage"],
     )

@@ -122,6 +122,14 @@ class User(AbstractBaseUser):
         return self.organisation.path
 
     @property
+    def role_label(self) -> str:
+        """The role's name in the user's language."""
+        try:
+            return Role(self.role).label
+        except ValueError:
+            return self.role
+
+    @property
     def permissions(self) -> frozenset[Perm]:
         return perms_of(self.role) if self.is_active else frozenset()
 

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from meterkms.accounts.middleware import SESSION_LOGIN_AT, SESSION_SEEN_AT
 from meterkms.accounts.models import ApiToken, User
@@ -53,7 +54,7 @@ def create_user(
     email = email.strip().lower()
     with tenancy.crossing("email addresses are unique across all organisations"):
         if User.objects.filter(email__iexact=email).exists():
-            raise DomainError("conflict", "A user with this email address exists already.")
+            raise DomainError("conflict", _("A user with this email address exists already."))
     user = User(
         email=email,
         name=name.strip(),
@@ -129,11 +130,11 @@ def change_own_password(
     if new_password != confirmation:
         raise DomainError(
             "invalid",
-            "The two passwords differ.",
-            details=[{"field": "confirmation", "message": "The two passwords differ."}],
+            _("The two passwords differ."),
+            details=[{"field": "confirmation", "message": _("The two passwords differ.")}],
         )
     if user.check_password(new_password):
-        raise DomainError("invalid", "The new password must differ from the current one.")
+        raise DomainError("invalid", _("The new password must differ from the current one."))
     _validate_password(new_password, user)
     user.set_password(new_password)
     user.must_change_password = False
@@ -153,10 +154,13 @@ def update_profile(*, user: User, actor: User, **changes: str) -> User:
     """Change the user's own profile fields (name, language, CSV preferences)."""
     unknown = set(changes) - set(PROFILE_FIELDS)
     if unknown:
-        raise DomainError("invalid", f"Unknown profile fields: {', '.join(sorted(unknown))}.")
+        raise DomainError(
+            "invalid",
+            _("Unknown profile fields: %(fields)s.") % {"fields": ", ".join(sorted(unknown))},
+        )
     changed = {name: value for name, value in changes.items() if getattr(user, name) != value}
     if "name" in changed and not changed["name"].strip():
-        raise DomainError("invalid", "The name must not be empty.")
+        raise DomainError("invalid", _("The name must not be empty."))
     for name, value in changed.items():
         setattr(user, name, value.strip() if name == "name" else value)
     if changed:
@@ -187,18 +191,19 @@ def create_api_token(
     ``scopes`` must be a subset of the user's permissions (None: all of them).
     """
     if not user.has(Perm.TOKENS_MANAGE):
-        raise DomainError("forbidden", "Your role may not create API tokens.")
+        raise DomainError("forbidden", _("Your role may not create API tokens."))
     if not name.strip():
-        raise DomainError("invalid", "An API token needs a name.")
+        raise DomainError("invalid", _("An API token needs a name."))
     granted = {perm.value for perm in user.permissions}
     wanted = set(granted if scopes is None else scopes)
     beyond = wanted - granted
     if beyond:
         raise DomainError(
-            "forbidden", f"Permissions beyond your role: {', '.join(sorted(beyond))}."
+            "forbidden",
+            _("Permissions beyond your role: %(perms)s.") % {"perms": ", ".join(sorted(beyond))},
         )
     if expires_at is not None and expires_at <= timezone.now():
-        raise DomainError("invalid", "The expiry date must lie in the future.")
+        raise DomainError("invalid", _("The expiry date must lie in the future."))
     token = TOKEN_PREFIX + secrets.token_urlsafe(30)
     row = ApiToken(
         user=user,

@@ -43,7 +43,7 @@ def parse_database_url(url: str) -> dict[str, Any]:
         path = unquote(parts.path)
         if not path or path == "/":
             raise ImproperlyConfigured("METERKMS_DATABASE_URL: sqlite URL needs a file path")
-        return sqlite_database(Path(path))
+        return sqlite_database(Path("/" + path.lstrip("/")))
     if scheme in {"postgres", "postgresql", "pgsql"}:
         name = unquote(parts.path.lstrip("/"))
         if not name:

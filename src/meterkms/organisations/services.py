@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
+from django.utils.translation import gettext as _
 
 from meterkms.audit.services import record
 from meterkms.core.errors import DomainError
@@ -29,7 +30,7 @@ def create_organisation(
     """Create an organisation under ``parent`` (or a root when ``parent`` is None)."""
     name = name.strip()
     if not name:
-        raise DomainError("invalid", "An organisation needs a name.")
+        raise DomainError("invalid", _("An organisation needs a name."))
     organisation = Organisation(
         name=name,
         parent=parent,
@@ -62,7 +63,7 @@ def move_organisation(
     target = Organisation._base_manager.get(pk=new_parent.pk)
     if locked.contains(target):
         raise DomainError(
-            "cycle", "An organisation cannot be moved below itself or one of its descendants."
+            "cycle", _("An organisation cannot be moved below itself or one of its descendants.")
         )
     old_path = locked.path
     new_path = target.path + locked.id.hex + "/"

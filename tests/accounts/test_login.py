@@ -83,8 +83,12 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(world: World) -> N
 def test_repeated_failures_are_throttled_before_the_password_hasher(world: World) -> None:
     limit = settings.AXES_FAILURE_LIMIT
     statuses = [
-        _login(HttpsClient(), "alice@example.com", f"Wrong-{attempt}-Password!",
-               REMOTE_ADDR=f"10.0.0.{attempt + 1}").status_code
+        _login(
+            HttpsClient(),
+            "alice@example.com",
+            f"Wrong-{attempt}-Password!",
+            REMOTE_ADDR=f"10.0.0.{attempt + 1}",
+        ).status_code
         for attempt in range(limit)
     ]
     assert statuses == [200] * (limit - 1) + [429]
@@ -123,8 +127,10 @@ def test_logout_is_post_only_and_kills_the_session(world: World, client_for) -> 
 def test_idle_session_expires(world: World, client_for) -> None:
     client = client_for(world.alice)
     assert client.get("/").status_code == 200
-    with mock.patch("meterkms.accounts.middleware.time.time",
-                    return_value=__import__("time").time() + settings.SESSION_IDLE_SECONDS + 5):
+    with mock.patch(
+        "meterkms.accounts.middleware.time.time",
+        return_value=__import__("time").time() + settings.SESSION_IDLE_SECONDS + 5,
+    ):
         response = client.get("/")
     assert response.status_code == 302
 
@@ -132,6 +138,8 @@ def test_idle_session_expires(world: World, client_for) -> None:
 @pytest.mark.django_db
 def test_open_redirect_after_login_is_refused(world: World) -> None:
     client = HttpsClient()
-    response = client.post("/login/?next=https://evil.example/", {
-        "username": "alice@example.com", "password": PASSWORD, "next": "https://evil.example/"})
+    response = client.post(
+        "/login/?next=https://evil.example/",
+        {"username": "alice@example.com", "password": PASSWORD, "next": "https://evil.example/"},
+    )
     assert response["Location"] == "/"

@@ -14,19 +14,27 @@ NEW = "Brand-New-Secret-2026!"
 
 
 def _change(client: HttpsClient, current: str, new: str, confirmation: str | None = None) -> object:
-    return client.post("/password/change/", {
-        "current_password": current, "new_password": new,
-        "confirmation": new if confirmation is None else confirmation})
+    return client.post(
+        "/password/change/",
+        {
+            "current_password": current,
+            "new_password": new,
+            "confirmation": new if confirmation is None else confirmation,
+        },
+    )
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("password", "reason"), [
-    ("Short-1!a", "at least 12"),
-    ("alllowercase-123!", "upper"),
-    ("ALLUPPERCASE-123!", "lower"),
-    ("No-Digits-Here-At-All!", "digit"),
-    ("NoSpecials1234567", "special"),
-])
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("Short-1!a", "at least 12"),
+        ("alllowercase-123!", "upper"),
+        ("ALLUPPERCASE-123!", "lower"),
+        ("No-Digits-Here-At-All!", "digit"),
+        ("NoSpecials1234567", "special"),
+    ],
+)
 def test_manual_rule_is_enforced(world: World, client_for, password: str, reason: str) -> None:
     response = _change(client_for(world.alice), PASSWORD, password)
     assert response.status_code == 200
@@ -88,9 +96,14 @@ def test_new_users_get_argon2id_with_rfc9106_parameters(world: World, settings) 
         "meterkms.accounts.hashers.Argon2idPasswordHasher",
         "django.contrib.auth.hashers.MD5PasswordHasher",
     ]
-    user = create_user(email="hash@example.com", name="Hash", organisation=world.org_a,
-                       role=Role.VIEWER, password=NEW)
-    algorithm, variety, version, params, *_ = user.password.split("$")
+    user = create_user(
+        email="hash@example.com",
+        name="Hash",
+        organisation=world.org_a,
+        role=Role.VIEWER,
+        password=NEW,
+    )
+    algorithm, variety, _version, params, *_ = user.password.split("$")
     assert (algorithm, variety) == ("argon2", "argon2id")
     assert params == "m=65536,t=3,p=4"
     assert user.check_password(NEW)
@@ -112,5 +125,7 @@ def test_legacy_hash_is_upgraded_at_login(world: World, settings) -> None:
 def test_production_hasher_list_starts_with_argon2id() -> None:
     from meterkms import settings as project_settings
 
-    assert project_settings.PASSWORD_HASHERS[0] == "meterkms.accounts.hashers.Argon2idPasswordHasher"
+    assert (
+        project_settings.PASSWORD_HASHERS[0] == "meterkms.accounts.hashers.Argon2idPasswordHasher"
+    )
     assert settings.AUTHENTICATION_BACKENDS[0] == "axes.backends.AxesStandaloneBackend"

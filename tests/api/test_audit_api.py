@@ -27,8 +27,9 @@ def test_audit_list_is_scoped_and_filterable(world: World, client_for) -> None:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("param", ["organisation", "organisation_id", "org", "tenant"])
-def test_injected_tenant_parameters_do_not_widen_the_scope(world: World, client_for,
-                                                           param: str) -> None:
+def test_injected_tenant_parameters_do_not_widen_the_scope(
+    world: World, client_for, param: str
+) -> None:
     record(Action.USER_LOGIN, actor=world.carol)
     response = client_for(world.adam).get("/api/v1/audit", {param: str(world.org_b.pk)})
     assert response.status_code == 200

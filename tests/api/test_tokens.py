@@ -78,16 +78,21 @@ def test_unusable_tokens_get_401(world: World, how: str) -> None:
     headers = {} if how == "missing" else _bearer(token)
     response = HttpsClient().get("/api/v1/me", **headers)
     assert response.status_code == 401
-    assert response.json() == {"error": {"code": "unauthenticated", "message":
-                               "Authenticate with a bearer token or a browser session.",
-                               "details": []}}
+    assert response.json() == {
+        "error": {
+            "code": "unauthenticated",
+            "message": "Authenticate with a bearer token or a browser session.",
+            "details": [],
+        }
+    }
 
 
 @pytest.mark.django_db
 def test_create_list_and_revoke_over_the_api(world: World, client_for) -> None:
     client = client_for(world.olga)
-    created = client.post("/api/v1/tokens", data=json.dumps({"name": "ci"}),
-                          content_type="application/json")
+    created = client.post(
+        "/api/v1/tokens", data=json.dumps({"name": "ci"}), content_type="application/json"
+    )
     assert created.status_code == 201
     token = created.json()["token"]
     listed = client.get("/api/v1/tokens").json()
@@ -101,22 +106,31 @@ def test_create_list_and_revoke_over_the_api(world: World, client_for) -> None:
 
 @pytest.mark.django_db
 def test_a_token_cannot_mint_a_stronger_token(world: World) -> None:
-    _row, token = create_api_token(user=world.alice, name="narrow",
-                                   scopes=["tokens:manage", "devices:read"])
-    response = HttpsClient().post("/api/v1/tokens", data=json.dumps(
-        {"name": "wide", "scopes": ["audit:read"]}), content_type="application/json",
-        **_bearer(token))
+    _row, token = create_api_token(
+        user=world.alice, name="narrow", scopes=["tokens:manage", "devices:read"]
+    )
+    response = HttpsClient().post(
+        "/api/v1/tokens",
+        data=json.dumps({"name": "wide", "scopes": ["audit:read"]}),
+        content_type="application/json",
+        **_bearer(token),
+    )
     assert response.status_code == 403
-    ok = HttpsClient().post("/api/v1/tokens", data=json.dumps({"name": "same"}),
-                            content_type="application/json", **_bearer(token))
+    ok = HttpsClient().post(
+        "/api/v1/tokens",
+        data=json.dumps({"name": "same"}),
+        content_type="application/json",
+        **_bearer(token),
+    )
     assert ok.status_code == 201
     assert sorted(ok.json()["scopes"]) == ["devices:read", "tokens:manage"]
 
 
 @pytest.mark.django_db
 def test_validation_errors_share_the_error_shape(world: World, client_for) -> None:
-    response = client_for(world.olga).post("/api/v1/tokens", data="{}",
-                                           content_type="application/json")
+    response = client_for(world.olga).post(
+        "/api/v1/tokens", data="{}", content_type="application/json"
+    )
     assert response.status_code == 422
     error = response.json()["error"]
     assert error["code"] == "invalid"

@@ -12,8 +12,9 @@ from meterkms.core.env import env_bool, env_int, env_list, env_secret
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("true", True), ("1", True), ("No", False)])
-def test_env_bool_accepts_known_spellings(monkeypatch: pytest.MonkeyPatch, raw: str,
-                                          expected: bool) -> None:
+def test_env_bool_accepts_known_spellings(
+    monkeypatch: pytest.MonkeyPatch, raw: str, expected: bool
+) -> None:
     monkeypatch.setenv("METERKMS_FLAG", raw)
     assert env_bool("FLAG", not expected) is expected
 
@@ -56,8 +57,9 @@ def test_env_secret_prefers_value_then_file_then_fallback(
     assert env_secret("S", fallback_file=fallback) == "direct"
 
 
-def test_env_secret_names_an_unreadable_file(monkeypatch: pytest.MonkeyPatch,
-                                             tmp_path: Path) -> None:
+def test_env_secret_names_an_unreadable_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv("METERKMS_S", raising=False)
     monkeypatch.setenv("METERKMS_S_FILE", str(tmp_path / "missing"))
     with pytest.raises(ImproperlyConfigured, match="cannot read the secret file"):
@@ -68,7 +70,12 @@ def test_database_urls() -> None:
     pg = parse_database_url("postgresql://u:p%40ss@db.example:6543/kms?sslmode=require")
     assert pg["ENGINE"] == "django.db.backends.postgresql"
     assert (pg["NAME"], pg["USER"], pg["PASSWORD"], pg["HOST"], pg["PORT"]) == (
-        "kms", "u", "p@ss", "db.example", "6543")
+        "kms",
+        "u",
+        "p@ss",
+        "db.example",
+        "6543",
+    )
     assert pg["OPTIONS"] == {"sslmode": "require"}
     lite = parse_database_url("sqlite:////var/lib/meterkms/db.sqlite3")
     assert lite["NAME"] == "/var/lib/meterkms/db.sqlite3"

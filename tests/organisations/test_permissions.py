@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from meterkms.organisations.permissions import (
@@ -24,7 +25,7 @@ def test_docs_permission_matrix_matches_the_role_table() -> None:
 
 def test_roles_are_nested_from_viewer_to_otc_admin() -> None:
     order = [Role.VIEWER, Role.OPERATOR, Role.ADMIN, Role.OTC_ADMIN]
-    for lower, higher in zip(order, order[1:], strict=False):
+    for lower, higher in itertools.pairwise(order):
         assert ROLE_PERMS[lower] < ROLE_PERMS[higher]
     assert ROLE_PERMS[Role.OTC_ADMIN] == frozenset(Perm)
 

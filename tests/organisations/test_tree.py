@@ -35,7 +35,10 @@ def test_move_rewrites_the_whole_subtree_and_is_audited(world: World) -> None:
     assert grandchild.path == moved.path + grandchild.id.hex + "/"
     assert (moved.depth, grandchild.depth) == (2, 3)
     with tenancy.crossing("test reads the audit log"):
-        assert AuditEvent.objects.filter(action="organisation.moved", target_id=str(moved.pk)).count() == 1
+        assert (
+            AuditEvent.objects.filter(action="organisation.moved", target_id=str(moved.pk)).count()
+            == 1
+        )
 
 
 @pytest.mark.django_db
@@ -44,8 +47,9 @@ def test_move_below_own_subtree_is_refused(world: World, below: str) -> None:
     grandchild = make_org("Depot", parent=world.org_a_child)
     target = {"itself": world.org_a, "child": world.org_a_child, "grandchild": grandchild}[below]
     with pytest.raises(DomainError, match="below itself") as refused:
-        move_organisation(organisation=world.org_a, new_parent=target, actor=world.alice,
-                          channel="web")
+        move_organisation(
+            organisation=world.org_a, new_parent=target, actor=world.alice, channel="web"
+        )
     assert refused.value.code == "cycle"
     world.org_a.refresh_from_db()
     assert world.org_a.parent_id is None

@@ -71,6 +71,8 @@ def main(argv: list[str] | None = None) -> None:
         _print_help()
         sys.exit(2)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "meterkms.settings")
+    # The command line speaks English; the web UI follows each user's language.
+    os.environ.setdefault("METERKMS_LANGUAGE", "en")
     from django.core.exceptions import ImproperlyConfigured
 
     try:

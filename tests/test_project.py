@@ -75,7 +75,7 @@ def test_deploy_checks_are_clean_with_production_settings(tmp_path: Path) -> Non
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith("METERKMS_") and key != "DJANGO_SETTINGS_MODULE"
+        if not key.startswith(("METERKMS_", "DJANGO_"))
     }
     env.update(
         {

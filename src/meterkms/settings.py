@@ -83,6 +83,8 @@ INSTALLED_APPS = [
     "meterkms.organisations",
     "meterkms.accounts",
     "meterkms.audit",
+    "meterkms.batches",
+    "meterkms.devices",
     "meterkms.api",
     "meterkms.web",
     "meterkms.cli",

@@ -37,4 +37,8 @@ class Action(StrEnum):
     MASTER_KEY_CREATED = "vault.master_key_created"
     MASTER_KEY_ROTATED = "vault.master_key_rotated"
     DATA_KEYS_ROTATED = "vault.data_keys_rotated"
+    DEVICES_IMPORTED = "devices.imported"
+    DEVICE_LABELS_CHANGED = "device.labels_changed"
+    DEVICE_TYPE_CREATED = "device_type.created"
+    KEY_STATE_CHANGED = "key.state_changed"
     DEMO_LOADED = "system.demo_loaded"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from django.db import models
@@ -10,33 +12,37 @@ from meterkms.devices.enums import ClaimStatus
 from meterkms.organisations.models import Organisation, subtree_filter
 
 
-def subtree_ids(actor: Any) -> list[Any]:
-    """Ids of the organisations in the actor's subtree, memoised on the actor object."""
-    cached = getattr(actor, "_meterkms_subtree_ids", None)
+def _memo[T](actor: Any, name: str, compute: Callable[[], T]) -> T:
+    """``compute()`` once per actor object (a request's user); frozen actors recompute."""
+    cached = getattr(actor, name, None)
     if cached is None:
-        cached = list(
+        cached = compute()
+        with contextlib.suppress(AttributeError):
+            setattr(actor, name, cached)
+    return cached
+
+
+def subtree_ids(actor: Any) -> list[Any]:
+    """Ids of the organisations in the actor's subtree."""
+    return _memo(
+        actor,
+        "_meterkms_subtree_ids",
+        lambda: list(
             Organisation._base_manager.filter(
                 subtree_filter("path", actor.organisation_path)
             ).values_list("id", flat=True)
-        )
-        try:
-            actor._meterkms_subtree_ids = cached
-        except AttributeError:  # frozen actors (API tokens) are cheap to recompute
-            pass
-    return cached
+        ),
+    )
 
 
 def _has_offers(actor: Any, organisations: list[Any]) -> bool:
     from meterkms.devices.models import Device
 
-    cached = getattr(actor, "_meterkms_has_offers", None)
-    if cached is None:
-        cached = Device._base_manager.filter(claimable_by_id__in=organisations).exists()
-        try:
-            actor._meterkms_has_offers = cached
-        except AttributeError:
-            pass
-    return bool(cached)
+    return _memo(
+        actor,
+        "_meterkms_has_offers",
+        lambda: Device._base_manager.filter(claimable_by_id__in=organisations).exists(),
+    )
 
 
 def scope_devices(queryset: models.QuerySet, actor: Any) -> models.QuerySet:

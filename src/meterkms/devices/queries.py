@@ -66,3 +66,16 @@ def owned_by_subtree(queryset: models.QuerySet, actor: Any) -> models.QuerySet:
 def claimed_by_subtree(queryset: models.QuerySet, actor: Any) -> models.QuerySet:
     """Devices CLAIMED by the actor's subtree: the only ones whose keys may leave."""
     return owned_by_subtree(queryset, actor).filter(claim_status=ClaimStatus.CLAIMED.value)
+
+
+def catalogue_rows(actor: Any) -> models.QuerySet:
+    """The actor's devices with what lists show; labels limited to the actor's tree."""
+    from meterkms.devices.models import Device, Label
+
+    labels = Label.objects.visible_to(actor)
+    return (
+        Device.objects.visible_to(actor)
+        .select_related("device_type", "batch")
+        .prefetch_related(models.Prefetch("labels", queryset=labels))
+        .order_by("serial")
+    )

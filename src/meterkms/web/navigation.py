@@ -28,7 +28,11 @@ ADMIN: list[Section] = [
     Section("web:audit", _("Audit log"), Perm.AUDIT_READ, _("Every security-relevant event")),
 ]
 
-CATALOGUE: list[Section] = []
+CATALOGUE: list[Section] = [
+    Section("web:devices", _("Devices"), Perm.DEVICES_READ, _("All your meters and modules")),
+    Section("web:imports", _("Imports"), Perm.DEVICES_IMPORT,
+            _("Register devices and keys from production files")),
+]
 
 MENUS: dict[str, tuple[str | Promise, list[Section]]] = {
     "admin": (_("Admin"), ADMIN),

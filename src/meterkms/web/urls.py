@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from meterkms.web.views import accounts, audit, home, tokens
+from meterkms.web.views import accounts, audit, devices, home, imports, tokens
 
 app_name = "web"
 
@@ -19,4 +19,12 @@ urlpatterns = [
     path("admin/tokens/", tokens.tokens_view, name="tokens"),
     path("admin/tokens/<int:token_id>/revoke/", tokens.token_revoke_view, name="token_revoke"),
     path("admin/audit/", audit.audit_view, name="audit"),
+    path("catalogue/devices/", devices.device_list_view, name="devices"),
+    path("catalogue/devices/<int:device_id>/", devices.device_detail_view, name="device_detail"),
+    path("catalogue/devices/labels/", devices.device_labels_view, name="device_labels"),
+    path("catalogue/imports/", imports.import_list_view, name="imports"),
+    path("catalogue/imports/new/", imports.import_new_view, name="device_import"),
+    path("catalogue/imports/<int:run_id>/", imports.import_detail_view, name="import_detail"),
+    path("catalogue/imports/<int:run_id>/commit/", imports.import_commit_view,
+         name="import_commit"),
 ]

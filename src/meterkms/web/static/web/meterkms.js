@@ -61,3 +61,13 @@
     document.querySelectorAll("details[open]").forEach(function (open) { open.open = false; });
   });
 })();
+
+// Selection: a header checkbox selects every row checkbox of its name.
+document.addEventListener("change", function (event) {
+  var all = event.target.closest("[data-select-all]");
+  if (!all) { return; }
+  var name = all.getAttribute("data-select-all");
+  all.closest("form").querySelectorAll("input[type=checkbox][name='" + name + "']").forEach(function (box) {
+    box.checked = all.checked;
+  });
+});

@@ -1,0 +1,106 @@
+"""In-memory cache of unwrapped data keys, bounded in size and age.
+
+Unwrapping a DEK costs an HSM or KMS round trip (tens of microseconds on SoftHSM, about
+3 ms on a KMS over HTTP), so unwrapped DEKs are kept for a while. Only DEKs are cached:
+device keys and other unsealed values are never cached anywhere (a test searches the source
+for such caches).
+
+Bounds, which hold after every call:
+
+* at most ``max_entries`` DEKs are held;
+* a DEK is never returned, and not kept past the next call, once ``ttl_seconds`` have passed
+  since it was put in.
+
+Expiry counts from insertion, so insertion order is expiry order: one ordered dict serves
+both expiry (drop from the front) and eviction when full (drop the oldest, which would expire
+first anyway). The clock is injectable for tests.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from uuid import UUID
+
+from meterkms.vault.datakeys import DataKey
+
+DEFAULT_MAX_ENTRIES = 1024
+DEFAULT_TTL_SECONDS = 600.0
+
+
+class DataKeyCache:
+    """Holds unwrapped :class:`DataKey` objects by DEK id; thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        max_entries: int = DEFAULT_MAX_ENTRIES,
+        ttl_seconds: float = DEFAULT_TTL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if max_entries < 0:
+            raise ValueError("max_entries must be zero (no caching) or more")
+        if not (math.isfinite(ttl_seconds) and ttl_seconds >= 0):
+            raise ValueError("ttl_seconds must be a finite number of seconds, zero or more")
+        self.max_entries = max_entries
+        self.ttl_seconds = ttl_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[UUID, tuple[float, DataKey]] = OrderedDict()
+
+    def _purge(self, now: float) -> None:
+        """Drop expired entries from the front (caller holds the lock)."""
+        entries = self._entries
+        while entries:
+            dek_id, (expires, _) = next(iter(entries.items()))
+            if expires > now:
+                break
+            del entries[dek_id]
+
+    def get(self, dek_id: UUID) -> DataKey | None:
+        """The cached DEK, or None when it is absent or expired."""
+        with self._lock:
+            now = self._clock()
+            self._purge(now)
+            entry = self._entries.get(dek_id)
+            return None if entry is None else entry[1]
+
+    def put(self, key: DataKey) -> None:
+        """Cache ``key`` for ``ttl_seconds``, evicting the oldest entries beyond the bound."""
+        # Only DataKey objects may enter: this is what keeps device keys out of the cache.
+        if not isinstance(key, DataKey):
+            raise TypeError("only unwrapped data keys (DataKey) can be cached")
+        with self._lock:
+            now = self._clock()
+            self._purge(now)
+            self._entries.pop(key.id, None)
+            if self.max_entries == 0 or self.ttl_seconds == 0:
+                return
+            while len(self._entries) >= self.max_entries:
+                self._entries.popitem(last=False)
+            self._entries[key.id] = (now + self.ttl_seconds, key)
+
+    def discard(self, dek_id: UUID) -> None:
+        """Forget one DEK (after its record changed)."""
+        with self._lock:
+            self._entries.pop(dek_id, None)
+
+    def clear(self) -> None:
+        """Forget every DEK."""
+        with self._lock:
+            self._entries.clear()
+
+    def ages(self) -> list[float]:
+        """Seconds since each held DEK was put in, oldest first (for monitoring and tests)."""
+        with self._lock:
+            now = self._clock()
+            self._purge(now)
+            return [now - (expires - self.ttl_seconds) for expires, _ in self._entries.values()]
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._purge(self._clock())
+            return len(self._entries)

@@ -43,6 +43,42 @@ SOFTHSM_CANARY_TOKEN = "meterkms-canary"
 AWS_REGION = "eu-central-1"
 
 
+def softhsm_canary(hsm: SoftHsm) -> None:
+    """Fail the whole PKCS#11 tier unless the token really does AES-GCM with its AAD check."""
+    from pkcs11 import Mechanism
+    from pkcs11.exceptions import PKCS11Error
+    from pkcs11.mechanisms import GCMParams
+
+    from meterkms.vault.providers import pkcs11 as p11
+
+    with open_provider(hsm.config("kek-a")) as provider:
+        wrapped = provider.wrap(b"\x42" * 32, {"purpose": "canary"})
+        iv, body = wrapped.ciphertext[1:13], wrapped.ciphertext[13:]
+        with p11._LOCK:
+            key = provider._key(provider.key_version)  # the token object
+            try:
+                key.decrypt(body, mechanism=Mechanism.AES_GCM, mechanism_param=GCMParams(iv, b"x"))
+            except PKCS11Error:
+                pass
+            else:
+                raise AssertionError("SoftHSM canary: GCM with a wrong AAD did not fail")
+
+
+def moto_canary(kms: MotoKms) -> None:
+    """Fail the whole AWS tier unless moto checks the encryption context on Decrypt."""
+    from botocore.exceptions import ClientError
+
+    client = kms.client()
+    blob = client.generate_data_key(
+        KeyId=kms.key_ids["a"], KeySpec="AES_256", EncryptionContext={"scope": "a"}
+    )["CiphertextBlob"]
+    try:
+        client.decrypt(CiphertextBlob=blob, EncryptionContext={"scope": "b"})
+    except ClientError:
+        return
+    raise AssertionError("moto canary: Decrypt with a wrong encryption context succeeded")
+
+
 @dataclass
 class ProviderKit:
     """Makes providers of one kind over three master keys (A, B with previous A, C)."""
@@ -92,6 +128,7 @@ def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SoftHsm]:
         for label in ("kek-a", "kek-b", "kek-c"):
             create_token_key(hsm.config(label))
         create_token_key(hsm.config("kek-a", token_label=SOFTHSM_CANARY_TOKEN))
+        softhsm_canary(hsm)
         yield hsm
 
 
@@ -133,6 +170,7 @@ def moto_kms() -> Iterator[MotoKms]:
                 kms.key_ids[name] = client.create_key(Description=f"meterkms test {name}")[
                     "KeyMetadata"
                 ]["KeyId"]
+            moto_canary(kms)
             yield kms
 
 

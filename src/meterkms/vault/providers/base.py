@@ -72,6 +72,11 @@ def validate_context(context: Mapping[str, str]) -> dict[str, str]:
             raise VaultError("wrap context keys and values must be strings")
         if not key or not value or "\x00" in key or "\x00" in value:
             raise VaultError(f"wrap context entry {key!r} must be non-empty and without NUL")
+        if not (key + value).isascii():
+            try:
+                (key + value).encode()
+            except UnicodeEncodeError:
+                raise VaultError(f"wrap context entry {key!r} is not valid Unicode") from None
         total += len(key) + len(value)
         checked[key] = value
     if total > _MAX_CONTEXT_CHARS:

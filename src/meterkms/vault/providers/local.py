@@ -110,9 +110,9 @@ def check_master_key(key: bytes, origin: str) -> None:
         raise MasterKeyError(f"{origin} is unusable as a master key: {'; '.join(problems)}")
 
 
-def read_key_file(path: Path, *, strict_permissions: bool) -> str:
+def read_key_file(path: Path, *, strict_permissions: bool, label: str = "master key file") -> str:
     """The text of a key file, after checking that it exists, is small and is private."""
-    origin = f"master key file {path}"
+    origin = f"{label} {path}"
     try:
         info = path.stat()
     except FileNotFoundError:
@@ -203,7 +203,11 @@ class LocalMasterKeyProvider(MasterKeyProvider):
             assert config.key is not None
             sources.append((config.key, "METERKMS_MASTER_KEY"))
         for path in config.previous_key_files:
-            text = read_key_file(path, strict_permissions=config.strict_permissions)
+            text = read_key_file(
+                path,
+                strict_permissions=config.strict_permissions,
+                label="previous master key file",
+            )
             sources.append((text, f"previous master key file {path}"))
         for number, text in enumerate(config.previous_keys, start=1):
             sources.append((text, f"previous master key {number}"))

@@ -49,14 +49,15 @@ class DataKeyCache:
         self.ttl_seconds = ttl_seconds
         self._clock = clock
         self._lock = threading.Lock()
+        # DEK id -> (clock value when put in, DEK), in insertion order.
         self._entries: OrderedDict[UUID, tuple[float, DataKey]] = OrderedDict()
 
     def _purge(self, now: float) -> None:
         """Drop expired entries from the front (caller holds the lock)."""
         entries = self._entries
         while entries:
-            dek_id, (expires, _) = next(iter(entries.items()))
-            if expires > now:
+            dek_id, (inserted, _) = next(iter(entries.items()))
+            if now - inserted < self.ttl_seconds:
                 break
             del entries[dek_id]
 
@@ -81,7 +82,7 @@ class DataKeyCache:
                 return
             while len(self._entries) >= self.max_entries:
                 self._entries.popitem(last=False)
-            self._entries[key.id] = (now + self.ttl_seconds, key)
+            self._entries[key.id] = (now, key)
 
     def discard(self, dek_id: UUID) -> None:
         """Forget one DEK (after its record changed)."""
@@ -98,7 +99,7 @@ class DataKeyCache:
         with self._lock:
             now = self._clock()
             self._purge(now)
-            return [now - (expires - self.ttl_seconds) for expires, _ in self._entries.values()]
+            return [now - inserted for inserted, _ in self._entries.values()]
 
     def __len__(self) -> int:
         with self._lock:

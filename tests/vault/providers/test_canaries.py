@@ -20,7 +20,7 @@ from meterkms.vault.providers.base import WrappedKey
 
 from ..conftest import SOFTHSM_CANARY_TOKEN, MotoKms, SoftHsm, moto_canary, softhsm_canary
 
-# -- SoftHSM2 ------------------------------------------------------------------------------------
+# -- SoftHSM2 --------------------------------------------------------------------------------------
 
 
 @pytest.mark.softhsm
@@ -66,7 +66,7 @@ def test_softhsm_canary_token_files_exist_in_the_private_directory(softhsm: Soft
     assert os.environ["SOFTHSM2_CONF"] == str(softhsm.conf)
 
 
-# -- moto ----------------------------------------------------------------------------------------
+# -- moto ------------------------------------------------------------------------------------------
 
 
 @pytest.mark.moto
@@ -99,7 +99,7 @@ def test_moto_canary_provider_wrapping_fails_with_wrong_context(moto_kms: MotoKm
             provider.unwrap(wrapped, {"scope": "org:b"})
 
 
-# -- local ---------------------------------------------------------------------------------------
+# -- local -----------------------------------------------------------------------------------------
 
 
 def test_local_canary_one_bit_of_the_key_changes_version_and_unwrap():

@@ -27,7 +27,7 @@ def open_file(path: Path, **options: object):
     return open_provider(LocalKeyConfig(key_file=path, **options))  # type: ignore[arg-type]
 
 
-# -- refusing to start ----------------------------------------------------------------------------
+# -- refusing to start -----------------------------------------------------------------------------
 
 
 def test_missing_key_file_is_refused_naming_the_file(tmp_path: Path):
@@ -150,7 +150,7 @@ def test_config_needs_exactly_one_of_file_and_key(given: dict):
         LocalKeyConfig(**given)
 
 
-# -- accepting ------------------------------------------------------------------------------------
+# -- accepting -------------------------------------------------------------------------------------
 
 
 def test_hex_key_with_whitespace_and_upper_case_loads(tmp_path: Path):
@@ -202,7 +202,7 @@ def test_config_repr_hides_the_key():
     assert config.previous_keys[0] not in repr(config)
 
 
-# -- creating key files ---------------------------------------------------------------------------
+# -- creating key files ----------------------------------------------------------------------------
 
 
 def test_created_key_file_is_private_hex_and_loads(tmp_path: Path):

@@ -37,7 +37,7 @@ def ctx(**extra: str) -> dict[str, str]:
     return context
 
 
-# -- wrapping basics ----------------------------------------------------------------------
+# -- wrapping basics -------------------------------------------------------------------------------
 
 
 def test_generate_data_key_returns_32_bytes_and_their_wrapping(provider):
@@ -94,7 +94,7 @@ def test_known_versions_start_with_the_current_version(kit: ProviderKit, provide
         assert rotated.known_versions == (rotated.key_version, provider.key_version)
 
 
-# -- context binding -----------------------------------------------------------------------
+# -- context binding -------------------------------------------------------------------------------
 
 
 def test_unwrap_with_another_context_value_fails(provider):
@@ -158,7 +158,7 @@ def test_context_with_nul_is_refused(provider):
         provider.wrap(os.urandom(32), {"scope": "org:a\x00org:b"})
 
 
-# -- integrity of the wrapping ---------------------------------------------------------------
+# -- integrity of the wrapping ---------------------------------------------------------------------
 
 
 def _edited(wrapped: WrappedKey, ciphertext: bytes) -> WrappedKey:
@@ -211,7 +211,7 @@ def test_integrity_failure_is_an_integrity_error(provider):
         provider.unwrap(wrapped, ctx(purpose="other"))
 
 
-# -- master-key versions -------------------------------------------------------------------------
+# -- master-key versions ---------------------------------------------------------------------------
 
 
 def test_unwrap_of_an_unknown_version_names_the_version(provider):
@@ -257,7 +257,7 @@ def test_other_master_key_claiming_the_version_cannot_unwrap(kit: ProviderKit, p
             other.unwrap(disguised, ctx())
 
 
-# -- what may be wrapped -------------------------------------------------------------------------
+# -- what may be wrapped ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("size", [0, 16, 31, 33, 64])
@@ -266,7 +266,7 @@ def test_wrap_refuses_anything_but_a_32_byte_key(provider, size):
         provider.wrap(os.urandom(size), ctx())
 
 
-# -- life cycle --------------------------------------------------------------------------------
+# -- life cycle ------------------------------------------------------------------------------------
 
 
 def test_health_check_reports_ok_with_version(kit: ProviderKit, provider):
@@ -322,7 +322,7 @@ def test_context_manager_closes_the_provider(kit: ProviderKit):
         opened.unwrap(wrapped, ctx())
 
 
-# -- secrets stay inside ----------------------------------------------------------------------
+# -- secrets stay inside ---------------------------------------------------------------------------
 
 
 def test_repr_reveals_no_secret(kit: ProviderKit, provider):
@@ -350,7 +350,7 @@ def test_errors_reveal_no_secret_and_no_data_key(kit: ProviderKit, provider):
         assert secret not in text
 
 
-# -- concurrency -------------------------------------------------------------------------------
+# -- concurrency -----------------------------------------------------------------------------------
 
 
 def test_four_threads_wrap_and_unwrap_concurrently(provider):
@@ -373,7 +373,7 @@ def test_four_threads_wrap_and_unwrap_concurrently(provider):
     assert failures == []
 
 
-# -- check blob --------------------------------------------------------------------------------
+# -- check blob ------------------------------------------------------------------------------------
 
 
 def test_check_blob_verifies_with_the_same_key(kit: ProviderKit, provider):
@@ -418,7 +418,7 @@ def test_refresh_of_a_current_check_blob_returns_it_unchanged(provider):
     assert refresh_check_blob(provider, blob) == blob
 
 
-# -- the vault on each provider ----------------------------------------------------------------
+# -- the vault on each provider --------------------------------------------------------------------
 
 
 def _seal_some(vault: Vault, scope: str = "org:alpha", count: int = 4) -> list[tuple]:
@@ -489,7 +489,7 @@ def test_rotate_data_key_keeps_old_blobs_readable(provider):
     assert _all_open(vault, old_rows + new_rows)
 
 
-# -- master-key rotation -----------------------------------------------------------------------
+# -- master-key rotation ---------------------------------------------------------------------------
 
 
 def _store_with_blobs(provider, scopes: int = 3) -> tuple[InMemoryDataKeyStore, dict[str, list]]:

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from meterkms.vault.blob import make_header
 from meterkms.vault.cache import DataKeyCache
 from meterkms.vault.datakeys import DataKey
 
@@ -53,17 +54,17 @@ def test_size_and_age_bounds_hold_after_every_call(max_entries, ttl, ops):
             cache.put(data_key(arg))
             put_at[arg] = clock.now
             if max_entries and ttl:
-                assert cache.get(arg) is not None  # just put: must be there
+                assert cache.get(make_header(arg)) is not None  # just put: must be there
         elif op == "get":
-            found = cache.get(arg)
+            found = cache.get(make_header(arg))
             if found is not None:
                 assert found.id == arg
                 assert clock.now - put_at[arg] < ttl
         elif op == "wait":
             clock.now += arg
         else:
-            cache.discard(arg)
-            assert cache.get(arg) is None
+            cache.discard(make_header(arg))
+            assert cache.get(make_header(arg)) is None
         assert len(cache) <= max_entries
         assert all(0 <= age < ttl for age in cache.ages())
 
@@ -72,9 +73,9 @@ def test_oldest_entry_is_evicted_when_full():
     cache = DataKeyCache(max_entries=2, ttl_seconds=100, clock=FakeClock())
     for dek_id in IDS[:3]:
         cache.put(data_key(dek_id))
-    assert cache.get(IDS[0]) is None
-    assert cache.get(IDS[1]) is not None
-    assert cache.get(IDS[2]) is not None
+    assert cache.get(make_header(IDS[0])) is None
+    assert cache.get(make_header(IDS[1])) is not None
+    assert cache.get(make_header(IDS[2])) is not None
 
 
 def test_entry_expires_exactly_at_its_ttl():
@@ -82,9 +83,9 @@ def test_entry_expires_exactly_at_its_ttl():
     cache = DataKeyCache(max_entries=4, ttl_seconds=10, clock=clock)
     cache.put(data_key(IDS[0]))
     clock.now = 9.999
-    assert cache.get(IDS[0]) is not None
+    assert cache.get(make_header(IDS[0])) is not None
     clock.now = 10.0
-    assert cache.get(IDS[0]) is None
+    assert cache.get(make_header(IDS[0])) is None
     assert len(cache) == 0
 
 

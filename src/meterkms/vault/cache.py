@@ -14,6 +14,9 @@ Bounds, which hold after every call:
 Expiry counts from insertion, so insertion order is expiry order: one ordered dict serves
 both expiry (drop from the front) and eviction when full (drop the oldest, which would expire
 first anyway). The clock is injectable for tests.
+
+Entries are keyed by the DEK's 17-byte blob header (format byte and DEK id), the form in which
+every blob names its DEK, so opening a blob looks its DEK up without building a UUID.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from uuid import UUID
 
 from meterkms.vault.datakeys import DataKey
 
@@ -32,7 +34,7 @@ DEFAULT_TTL_SECONDS = 600.0
 
 
 class DataKeyCache:
-    """Holds unwrapped :class:`DataKey` objects by DEK id; thread-safe."""
+    """Holds unwrapped :class:`DataKey` objects by DEK header; thread-safe."""
 
     def __init__(
         self,
@@ -49,24 +51,29 @@ class DataKeyCache:
         self.ttl_seconds = ttl_seconds
         self._clock = clock
         self._lock = threading.Lock()
-        # DEK id -> (clock value when put in, DEK), in insertion order.
-        self._entries: OrderedDict[UUID, tuple[float, DataKey]] = OrderedDict()
+        # DEK header -> (clock value when put in, DEK), in insertion order.
+        self._entries: OrderedDict[bytes, tuple[float, DataKey]] = OrderedDict()
+        # When the oldest entry expires: lets get() skip the purge in the common case.
+        self._next_expiry = math.inf
 
     def _purge(self, now: float) -> None:
         """Drop expired entries from the front (caller holds the lock)."""
+        if now < self._next_expiry:
+            return
         entries = self._entries
         while entries:
-            dek_id, (inserted, _) = next(iter(entries.items()))
+            header, (inserted, _) = next(iter(entries.items()))
             if now - inserted < self.ttl_seconds:
-                break
-            del entries[dek_id]
+                self._next_expiry = inserted + self.ttl_seconds
+                return
+            del entries[header]
+        self._next_expiry = math.inf
 
-    def get(self, dek_id: UUID) -> DataKey | None:
-        """The cached DEK, or None when it is absent or expired."""
+    def get(self, header: bytes) -> DataKey | None:
+        """The cached DEK named by a blob ``header``, or None when absent or expired."""
         with self._lock:
-            now = self._clock()
-            self._purge(now)
-            entry = self._entries.get(dek_id)
+            self._purge(self._clock())
+            entry = self._entries.get(header)
             return None if entry is None else entry[1]
 
     def put(self, key: DataKey) -> None:
@@ -77,17 +84,20 @@ class DataKeyCache:
         with self._lock:
             now = self._clock()
             self._purge(now)
-            self._entries.pop(key.id, None)
+            self._entries.pop(key.header, None)
             if self.max_entries == 0 or self.ttl_seconds == 0:
                 return
             while len(self._entries) >= self.max_entries:
                 self._entries.popitem(last=False)
-            self._entries[key.id] = (now, key)
+            self._entries[key.header] = (now, key)
+            # Removing or evicting entries only makes the true next expiry later, so the
+            # remembered one stays a safe lower bound; a new entry cannot expire sooner.
+            self._next_expiry = min(self._next_expiry, now + self.ttl_seconds)
 
-    def discard(self, dek_id: UUID) -> None:
-        """Forget one DEK (after its record changed)."""
+    def discard(self, header: bytes) -> None:
+        """Forget one DEK, named by its blob header (after its record changed)."""
         with self._lock:
-            self._entries.pop(dek_id, None)
+            self._entries.pop(header, None)
 
     def clear(self) -> None:
         """Forget every DEK."""

@@ -28,12 +28,14 @@ from uuid import UUID, uuid4
 from cryptography.exceptions import InvalidTag
 
 from meterkms.vault.blob import (
+    FORMAT_V1,
     HEADER_BYTES,
     MAX_PLAINTEXT_BYTES,
     NONCE_BYTES,
     binding_tail,
     check_scope,
     header_data_key_id,
+    make_header,
 )
 from meterkms.vault.cache import DataKeyCache
 from meterkms.vault.datakeys import DataKey, DataKeyRecord, data_key_context
@@ -71,7 +73,7 @@ class NonceBudget:
 class _Lease:
     """Encryptions reserved in the store and not yet used by this process."""
 
-    dek_id: UUID
+    header: bytes  # blob header of the DEK (format byte and DEK id), its cache key
     remaining: int
     expires: float
 
@@ -232,8 +234,8 @@ class Vault:
                 self._leases[scope] = lease
             granted = min(wanted, lease.remaining)
             lease.remaining -= granted
-            dek_id = lease.dek_id
-        return self._data_key(dek_id, scope), granted
+            header = lease.header
+        return self._data_key(header, scope), granted
 
     def _new_lease(self, scope: str, wanted: int, now: float) -> _Lease:
         """Reserve encryptions from the active DEK, replacing it when its budget is spent."""
@@ -245,7 +247,7 @@ class Vault:
             record = self.store.active(scope) or self._install(scope, replacing=None)
             for amount in amounts:
                 if self.store.reserve(record.id, amount, limit=limit):
-                    return _Lease(record.id, amount, now + self.budget.lease_seconds)
+                    return _Lease(make_header(record.id), amount, now + self.budget.lease_seconds)
             # Budget spent (or the DEK was retired meanwhile): install a successor. If another
             # process already did, install_active hands back its DEK and we retry with that.
             self._install(scope, replacing=record.id)
@@ -265,11 +267,11 @@ class Vault:
             self.cache.put(DataKey(dek_id, scope, plaintext))
         return winner
 
-    def _data_key(self, dek_id: UUID, scope: str) -> DataKey:
-        """The unwrapped DEK ``dek_id``, from the cache or unwrapped through the provider."""
-        key = self.cache.get(dek_id)
+    def _data_key(self, header: bytes, scope: str) -> DataKey:
+        """The unwrapped DEK a blob header names, from the cache or through the provider."""
+        key = self.cache.get(header)
         if key is None:
-            record = self.store.load(dek_id)
+            record = self.store.load(header_data_key_id(header))
             plaintext = self.provider.unwrap(
                 record.wrapped, data_key_context(record.id, record.scope)
             )
@@ -284,7 +286,10 @@ class Vault:
     def _key_for_blob(self, blob: bytes, scope: str) -> DataKey:
         """The DEK named by a blob's header, checked to belong to ``scope``."""
         check_scope(scope)
-        return self._data_key(header_data_key_id(blob), scope)
+        header = bytes(blob[:HEADER_BYTES])
+        if len(header) < HEADER_BYTES or header[0] != FORMAT_V1:
+            header_data_key_id(header)  # raises the precise integrity error
+        return self._data_key(header, scope)
 
 
 def _check_plaintext(plaintext: bytes) -> None:

@@ -22,7 +22,7 @@ def test_check_blob_names_the_master_key_version(local_provider):
     [
         b"",
         b"MKCB",
-        b"XXXX\x01\x00\x05local",
+        b"MKCA\x01\x00\x05local",
         b"MKCB\x01\x00\x40local:",
         b"MKCB\x01\x00\x02\xff\xfe" + bytes(64),
     ],

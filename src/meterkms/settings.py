@@ -8,6 +8,7 @@ are no built-in fallback secrets.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -41,21 +42,13 @@ for _setting, _variable in ((SECRET_KEY, "SECRET_KEY"), (AUDIT_KEY, "AUDIT_KEY")
             f"to create the embedded default in {DATA_DIR}"
         )
 
-# --- master key (the vault reads this; see docs/vault.md) -----------------------------------
-METERKMS_VAULT = {
-    "provider": env_str("MASTER_KEY_PROVIDER", "local"),
-    "key_file": str(env_path("MASTER_KEY_FILE", DATA_DIR / "master.key")),
-    "key_value": env_secret("MASTER_KEY"),
-    "pkcs11_module": env_str("PKCS11_MODULE", "/usr/lib/softhsm/libsofthsm2.so"),
-    "pkcs11_token_label": env_str("PKCS11_TOKEN_LABEL", "meterkms"),
-    "pkcs11_pin": env_secret("PKCS11_PIN"),
-    "pkcs11_key_label": env_str("PKCS11_KEY_LABEL", "meterkms-kek"),
-    "aws_kms_key_id": env_str("AWS_KMS_KEY_ID"),
-    "aws_region": env_str("AWS_REGION", "eu-central-1"),
-    "aws_endpoint_url": env_str("AWS_KMS_ENDPOINT_URL"),
-    "dek_cache_size": env_int("DEK_CACHE_SIZE", 1024, minimum=1),
-    "dek_cache_ttl": env_int("DEK_CACHE_TTL", 300, minimum=1),
-}
+# --- master key: the vault reads METERKMS_MASTER_KEY_PROVIDER and its variables itself ----
+# (see docs/vault.md); the embedded default is the local key file data/master.key.
+VAULT_DEK_CACHE_SIZE = env_int("DEK_CACHE_SIZE", 1024, minimum=0)
+VAULT_DEK_CACHE_SECONDS = env_int("DEK_CACHE_SECONDS", 300, minimum=0)
+#: HMAC secret of key fingerprints (duplicate-key detection); derived from the audit key so it
+#: lives outside the database and survives restarts.
+FINGERPRINT_SECRET = hashlib.sha256(b"meterkms fingerprint v1|" + AUDIT_KEY.encode()).digest()
 
 # --- hosts, TLS -----------------------------------------------------------------------------
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "::1"])

@@ -8,7 +8,9 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
-from meterkms.vault.health import master_key_status
+from meterkms.vault.errors import VaultError
+from meterkms.vault.providers import open_provider
+from meterkms.vault.runtime import Status, master_key_status, provider_config
 
 
 def problems() -> list[str]:
@@ -26,7 +28,7 @@ def problems() -> list[str]:
             )
     except Exception as exc:
         found.append(f"the database is not reachable: {exc.__class__.__name__}: {exc}")
-    status = master_key_status(max_age=0)
+    status = master_key_status() if not found else _key_only_status()
     if not status.ok:
         found.append(f"master key: {status.problem}")
     for label, value in (
@@ -38,3 +40,12 @@ def problems() -> list[str]:
     if bool(settings.TLS_CERT_FILE) != bool(settings.TLS_KEY_FILE):
         found.append("set both METERKMS_TLS_CERT_FILE and METERKMS_TLS_KEY_FILE, or neither")
     return found
+
+
+def _key_only_status() -> Status:
+    """The master key's own problems when the database is not usable (no check blob yet)."""
+    try:
+        open_provider(provider_config()).close()
+    except VaultError as exc:
+        return Status(False, str(exc))
+    return Status(True)

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from meterkms.batches.models import Batch
 from meterkms.core.fields import prefix_bounds
 from meterkms.devices.enums import ClaimStatus
-from meterkms.devices.models import Device, DeviceType, Label
+from meterkms.devices.models import Device, DeviceType, ImportRun, Label
 
 ORDERINGS = {
     "serial": ("serial",),
@@ -103,3 +103,14 @@ class DeviceFilter(django_filters.FilterSet):
 
     def order(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.order_by(*ORDERINGS.get(value, ORDERINGS["serial"]))
+
+
+class ImportRunFilter(django_filters.FilterSet):
+    """The imports list: by state and file name."""
+
+    state = django_filters.ChoiceFilter(label=_("State"), choices=ImportRun.State.choices)
+    file_name = django_filters.CharFilter(label=_("File"), lookup_expr="icontains")
+
+    class Meta:
+        model = ImportRun
+        fields = ["state", "file_name"]

@@ -136,6 +136,11 @@ class ImportRun(models.Model):
     errors = models.JSONField(default=list)
     warnings = models.JSONField(default=list)
     finished_at = models.DateTimeField(null=True)
+    #: The uploaded file, encrypted (see vault.spool); its key and the KEM password are
+    #: stored only sealed by the vault. Removed when the import is done or dropped.
+    spool_name = models.CharField(max_length=100, blank=True)
+    spool_key_sealed = models.BinaryField(null=True)
+    password_sealed = models.BinaryField(null=True)
 
     objects = tenancy.TenantManager()
 
@@ -144,6 +149,10 @@ class ImportRun(models.Model):
 
     def __str__(self) -> str:
         return f"import #{self.pk} {self.file_name}"
+
+    @property
+    def in_progress(self) -> bool:
+        return self.state in {self.State.QUEUED, self.State.VALIDATING, self.State.WRITING}
 
     @classmethod
     def scope_queryset(cls, queryset: models.QuerySet, actor: Actor) -> models.QuerySet:

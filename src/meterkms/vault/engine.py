@@ -214,6 +214,31 @@ class Vault:
             self._leases.pop(scope, None)
         return installed.id
 
+    def prepare(self, scope: str, count: int, *, seconds: float = 0.0) -> None:
+        """Reserve ``count`` encryptions of ``scope`` now, for seals that follow shortly.
+
+        Callers that seal inside a database transaction call this *before* opening it: data
+        keys and reservations must be committed on their own, or a rolled-back transaction
+        would take a new data key's record with it while blobs sealed under that key live on
+        elsewhere. ``seconds`` keeps the reservation usable at least that long.
+        """
+        check_scope(scope)
+        if count < 1:
+            return
+        with self._lock:
+            now = self._clock()
+            lease = self._leases.get(scope)
+            if lease is not None and lease.remaining >= count and now + seconds < lease.expires:
+                return
+            for _ in range(8):
+                lease = self._new_lease(scope, count, now)
+                if lease.remaining >= count or count > self.budget.limit:
+                    break
+                # The active data key cannot cover the whole batch: start a fresh one.
+                self._install(scope, replacing=header_data_key_id(lease.header))
+            lease.expires = max(lease.expires, now + seconds)
+            self._leases[scope] = lease
+
     def release_lease(self, scope: str) -> None:
         """Forget this process's reserved encryptions of ``scope``.
 

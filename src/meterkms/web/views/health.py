@@ -8,7 +8,7 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 
-from meterkms.vault.health import master_key_status
+from meterkms.vault.runtime import master_key_status
 
 logger = logging.getLogger(__name__)
 

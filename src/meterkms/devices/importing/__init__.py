@@ -1,0 +1,1 @@
+"""The manufacturer import of devices and keys (see service.py)."""

@@ -1,0 +1,332 @@
+"""The manufacturer import: validate every row, then write everything in one transaction.
+
+:func:`check_file` reads the file once and reports every problem ("line N, column: …")
+without writing (the dry run). :func:`import_file` reads it once more, validating and
+writing chunk by chunk inside one transaction: at the first problem it stops writing but keeps
+validating, so the user sees every problem, and the transaction is rolled back — all or
+nothing, also under kill -9. Re-importing a file is idempotent: identical devices count as
+unchanged; differing ones need ``update_existing`` (not built yet: they are reported).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from meterkms.audit.actions import Action
+from meterkms.audit.services import record
+from meterkms.core.errors import DomainError, PermissionDenied
+from meterkms.devices.importers.base import ParseOptions
+from meterkms.devices.importers.dispatch import PARSERS, parse
+from meterkms.devices.importers.records import DeviceRecord, RecordError
+from meterkms.devices.importing.validate import RecordValidator, ValidDevice
+from meterkms.devices.importing.writer import DeviceWriter, scope_of
+from meterkms.devices.models import Device, DeviceKey, DeviceType, ImportRun
+from meterkms.organisations.models import Organisation
+from meterkms.organisations.permissions import Perm
+from meterkms.vault.runtime import get_vault
+from meterkms.vault.spool import open_spool
+
+CHUNK = 5000
+MAX_STORED_PROBLEMS = 1000
+PREVIEW_ROWS = 20
+Progress = Callable[[str, int], None]
+
+
+@dataclass(frozen=True, repr=False)
+class ImportOptions:
+    """How to read the file and what to do with it. ``password`` opens KEM files only."""
+
+    format: str | None = None
+    mapping: dict[str, str] = field(default_factory=dict)
+    delimiter: str | None = None
+    encoding: str = "utf-8"
+    password: str | None = None
+    default_type_id: int | None = None
+    generate_missing: bool = False
+    owner_id: Any = None
+
+    def public(self) -> dict[str, Any]:
+        """What may be stored and shown: everything but the password."""
+        return {
+            "format": self.format, "mapping": self.mapping, "delimiter": self.delimiter,
+            "encoding": self.encoding, "default_type_id": self.default_type_id,
+            "generate_missing": self.generate_missing,
+            "owner_id": str(self.owner_id) if self.owner_id else None,
+        }
+
+
+@dataclass
+class Outcome:
+    """Counts and problems of one pass over the file."""
+
+    rows: int = 0
+    valid: int = 0
+    unchanged: int = 0
+    errors: list[RecordError] = field(default_factory=list)
+    error_count: int = 0
+    warnings: list[RecordError] = field(default_factory=list)
+    preview: list[dict[str, Any]] = field(default_factory=list)
+
+    def add_error(self, error: RecordError) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_STORED_PROBLEMS:
+            self.errors.append(error)
+
+
+class Source:
+    """An import file: a plain file on disk (the CLI) or an encrypted spool (uploads)."""
+
+    def __init__(self, path: Path, name: str | None = None, spool_key: bytes | None = None) -> None:
+        self.path = path
+        self.name = name or path.name
+        self.spool_key = spool_key
+
+    def open(self) -> BinaryIO:
+        """The file's plaintext as a binary stream."""
+        if self.spool_key is None:
+            return self.path.open("rb")
+        return open_spool(self.path, self.spool_key)
+
+    def sha256(self) -> str:
+        """SHA-256 of the plaintext, streamed."""
+        digest = hashlib.sha256()
+        with self.open() as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+
+    def estimate_rows(self) -> int:
+        """An upper bound of the devices in the file, for reserving sealing capacity."""
+        size, lines = 0, 0
+        with self.open() as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                size += len(block)
+                lines += block.count(b"\n")
+        return max(lines + 1, size // 16, 1)
+
+
+def start_import(*, actor: Any, source: Source, options: ImportOptions) -> ImportRun:
+    """Register an import of ``source`` by ``actor``; nothing is read or written yet."""
+    if not actor.has(Perm.DEVICES_IMPORT):
+        raise PermissionDenied()
+    if options.format is not None and options.format not in PARSERS:
+        raise DomainError("invalid", _("Unknown file format %(name)s.") % {"name": options.format})
+    owner = _owner(actor, options.owner_id)
+    return ImportRun._base_manager.create(
+        organisation_id=owner.pk,
+        created_by=getattr(actor, "user", actor),
+        file_name=source.name[:255],
+        file_sha256=source.sha256(),
+        file_format=options.format or "auto",
+        options=options.public(),
+    )
+
+
+def _owner(actor: Any, owner_id: Any) -> Organisation:
+    if owner_id is None:
+        return Organisation._base_manager.get(pk=actor.organisation_id)
+    owner = Organisation.objects.visible_to(actor).filter(pk=owner_id).first()
+    if owner is None:
+        raise DomainError("invalid", _("Choose an organisation of your own tree."))
+    return owner
+
+
+def _records(stream: BinaryIO, file_name: str, options: ImportOptions) -> Iterator[Any]:
+    parse_options = ParseOptions(
+        mapping=options.mapping, delimiter=options.delimiter, encoding=options.encoding,
+        password=options.password,
+    )
+    return parse(stream, format=options.format, filename=file_name, options=parse_options)
+
+
+class _Pass:
+    """One pass over the file: parse, validate, compare with the catalogue, maybe write."""
+
+    def __init__(self, run: ImportRun, actor: Any, options: ImportOptions,
+                 writer: DeviceWriter | None, progress: Progress | None) -> None:
+        types = list(DeviceType.objects.visible_to(actor))
+        default = next((t for t in types if t.pk == options.default_type_id), None)
+        if options.default_type_id is not None and default is None:
+            raise DomainError("invalid", _("The chosen device type does not exist."))
+        self.run = run
+        self.manufacturer_id = run.organisation_id
+        self.validator = RecordValidator(
+            types=types, default_type=default, generate_missing=options.generate_missing,
+            fingerprint_secret=settings.FINGERPRINT_SECRET,
+        )
+        self.writer = writer
+        self.progress = progress
+        self.outcome = Outcome()
+        self._pending: list[ValidDevice] = []
+
+    def feed(self, item: DeviceRecord | RecordError) -> None:
+        if isinstance(item, RecordError):
+            if item.blocking:
+                self.outcome.add_error(item)
+            else:
+                self.outcome.warnings.append(item)
+            return
+        self.outcome.rows += 1
+        result = self.validator.validate(item)
+        if isinstance(result, list):
+            for error in result:
+                self.outcome.add_error(error)
+            return
+        self._pending.append(result)
+        if len(self._pending) >= CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        fresh = self._against_catalogue(pending)
+        self.outcome.valid += len(fresh)
+        if len(self.outcome.preview) < PREVIEW_ROWS:
+            self.outcome.preview.extend(_preview(d) for d in fresh[: PREVIEW_ROWS - len(self.outcome.preview)])
+        if self.writer is not None and not self.outcome.error_count:
+            self.writer.write(fresh)
+        if self.progress is not None:
+            self.progress("rows", self.outcome.rows)
+
+    def _against_catalogue(self, devices: list[ValidDevice]) -> list[ValidDevice]:
+        """New devices; existing identical ones count as unchanged, differing ones are errors."""
+        existing = _existing(self.manufacturer_id, [d.serial for d in devices])
+        shared = _shared_keys([k.fingerprint for d in devices for k in d.keys])
+        fresh = []
+        for device in devices:
+            known = existing.get(device.serial)
+            if known is None:
+                fresh.append(device)
+            elif known == _signature(device):
+                self.outcome.unchanged += 1
+                continue
+            else:
+                self.outcome.add_error(RecordError(device.line, "serial", _(
+                    "a device with this serial number exists already with other data")))
+                continue
+            for key in device.keys:
+                if key.fingerprint in shared:
+                    self.outcome.warnings.append(RecordError(device.line, key.slot.value, _(
+                        "the same key is stored for another device")))
+        return fresh
+
+
+def _signature(device: ValidDevice) -> tuple[Any, ...]:
+    return (device.device_type.pk, tuple(sorted((k.slot.value, k.fingerprint) for k in device.keys)))
+
+
+def _existing(manufacturer_id: Any, serials: list[str]) -> dict[str, tuple[Any, ...]]:
+    rows = Device._base_manager.filter(manufacturer_id=manufacturer_id, serial__in=serials)
+    found = {pk: (serial, type_id) for pk, serial, type_id in rows.values_list("pk", "serial", "device_type_id")}
+    if not found:
+        return {}
+    keys: dict[int, list[tuple[str, str]]] = {pk: [] for pk in found}
+    live = DeviceKey._base_manager.filter(device_id__in=list(found), state__in=["active", "pre-active"])
+    for device_id, slot, fingerprint in live.values_list("device_id", "slot", "fingerprint"):
+        keys[device_id].append((slot, fingerprint))
+    return {serial: (type_id, tuple(sorted(keys[pk]))) for pk, (serial, type_id) in found.items()}
+
+
+def _shared_keys(fingerprints: list[str]) -> set[str]:
+    if not fingerprints:
+        return set()
+    found = DeviceKey._base_manager.filter(fingerprint__in=fingerprints)
+    return set(found.values_list("fingerprint", flat=True))
+
+
+def _preview(device: ValidDevice) -> dict[str, Any]:
+    """A row of the preview: identifiers, type and key check values, never a key."""
+    return {
+        "line": device.line, "serial": device.serial, "device_type": device.device_type.name,
+        **{k: v for k, v in device.fields.items() if v not in ("", None)},
+        "keys": [{"slot": k.slot.value, "algorithm": k.algorithm.value, "kcv": k.kcv,
+                  "generated": k.generated} for k in device.keys],
+    }
+
+
+def _run_pass(run: ImportRun, actor: Any, source: Source, options: ImportOptions,
+              writer: DeviceWriter | None, progress: Progress | None) -> Outcome:
+    worker = _Pass(run, actor, options, writer, progress)
+    with source.open() as stream:
+        for item in _records(stream, run.file_name, options):
+            worker.feed(item)
+    worker.flush()
+    worker.outcome.warnings.extend(worker.validator.warnings)
+    return worker.outcome
+
+
+def _store(run: ImportRun, outcome: Outcome, state: str, **extra: Any) -> None:
+    run.rows_total = outcome.rows
+    run.rows_done = outcome.rows
+    run.error_count = outcome.error_count
+    run.errors = [_as_dict(e) for e in outcome.errors]
+    run.warnings = [_as_dict(w) for w in outcome.warnings[:MAX_STORED_PROBLEMS]]
+    run.unchanged_count = outcome.unchanged
+    run.state = state
+    for name, value in extra.items():
+        setattr(run, name, value)
+    run.save()
+
+
+def _as_dict(problem: RecordError) -> dict[str, Any]:
+    return {"line": problem.line, "field": problem.field, "message": problem.message}
+
+
+def check_file(*, run: ImportRun, actor: Any, source: Source, options: ImportOptions,
+               progress: Progress | None = None) -> Outcome:
+    """The dry run: every problem of the file, the counts and a preview; writes nothing."""
+    _store(run, Outcome(), ImportRun.State.VALIDATING)
+    outcome = _run_pass(run, actor, source, options, None, progress)
+    state = ImportRun.State.FAILED if outcome.error_count else ImportRun.State.VALIDATED
+    _store(run, outcome, state, options={**run.options, "preview": outcome.preview})
+    return outcome
+
+
+def import_file(*, run: ImportRun, actor: Any, source: Source, options: ImportOptions,
+                progress: Progress | None = None) -> Outcome:
+    """Validate and write in one transaction; all or nothing. Audited as devices.imported."""
+    if not actor.has(Perm.DEVICES_IMPORT):
+        raise PermissionDenied()
+    vault = get_vault()
+    slots = max((len(t.key_slots) for t in DeviceType.objects.visible_to(actor)), default=1)
+    # Data keys and reservations commit on their own, before the import's transaction.
+    vault.prepare(scope_of(run.organisation_id), source.estimate_rows() * slots, seconds=3600)
+    _store(run, Outcome(), ImportRun.State.WRITING)
+    writer = DeviceWriter(vault=vault, manufacturer_id=run.organisation_id,
+                          owner_id=run.organisation_id, run_id=run.pk)
+    try:
+        with transaction.atomic():
+            outcome = _run_pass(run, actor, source, options, writer, progress)
+            if outcome.error_count:
+                raise _Rollback(outcome)
+            record(
+                Action.DEVICES_IMPORTED, actor=actor, target=run,
+                data={"file_sha256": run.file_sha256, "rows": outcome.rows,
+                      "created": writer.written, "unchanged": outcome.unchanged,
+                      "format": run.file_format},
+            )
+            _store(run, outcome, ImportRun.State.DONE, created_count=writer.written,
+                   finished_at=timezone.now())
+    except _Rollback as rollback:
+        run.refresh_from_db()
+        _store(run, rollback.outcome, ImportRun.State.FAILED, finished_at=timezone.now())
+        return rollback.outcome
+    return outcome
+
+
+class _Rollback(Exception):
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__("import has problems")
+        self.outcome = outcome
+
+

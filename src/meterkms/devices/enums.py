@@ -41,11 +41,7 @@ class KeySlot(StrEnum):
 
 #: Which algorithms each slot may hold. LoRaWAN keys are always AES-128.
 SLOT_ALGORITHMS: dict[KeySlot, tuple[Algorithm, ...]] = {
-    **{
-        slot: (Algorithm.AES128,)
-        for slot in KeySlot
-        if slot.name.startswith("LORAWAN_")
-    },
+    **{slot: (Algorithm.AES128,) for slot in KeySlot if slot.name.startswith("LORAWAN_")},
     KeySlot.OMS: (Algorithm.AES128,),
     KeySlot.MBUS: (Algorithm.AES128, Algorithm.AES192, Algorithm.AES256),
     KeySlot.DES: (Algorithm.DES, Algorithm.TDES),

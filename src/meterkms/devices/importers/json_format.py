@@ -1,0 +1,209 @@
+"""JSON imports: the generic schema and The Things Stack's end-device JSON.
+
+Generic: an array of objects or JSON Lines, one object per device (or per key, with a
+``slot`` field, objects of one device next to each other). Field names are the CSV column
+names and aliases. Keys may also come nested::
+
+    {"serial": "A1", "manufacturer": "AMT", "meter_address": "12345678",
+     "keys": [{"slot": "OMS", "algorithm": "AES128", "key": "…", "kcv": "…"}]}
+
+or ``"keys": {"OMS": "…"}``. Identifiers must be JSON strings (numbers lose leading zeros);
+``version`` and ``medium`` may be integers 0–255 and ``labels`` a list of strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from meterkms.devices.importers import fields
+from meterkms.devices.importers.assembler import NumberPolicy, RecordAssembler
+from meterkms.devices.importers.base import DEFAULT_OPTIONS, ParseOptions, guarded
+from meterkms.devices.importers.columns import (
+    ALIASES,
+    SLOT_COLUMNS,
+    SPECS,
+    ColumnSpec,
+    Planned,
+    normalise_mapping,
+    resolve_header,
+    safe_name,
+    squash,
+)
+from meterkms.devices.importers.fields import FieldError
+from meterkms.devices.importers.jsonstream import JsonValues
+from meterkms.devices.importers.limits import FatalFileError
+from meterkms.devices.importers.profiles import GENERIC, TTS, tts_session_keys
+from meterkms.devices.importers.records import DeviceRecord, ParsedItem, RecordError, Severity
+from meterkms.devices.importers.textio import TextLines
+
+_CHUNK = 512
+_NOT_OBJECT = "expected a JSON object for each device"
+
+
+class _Cells:
+    """Cells and plan of one object, built field by field."""
+
+    def __init__(self) -> None:
+        self.cells: list[object] = []
+        self.plan: list[Planned] = []
+
+    def add(self, spec: ColumnSpec, shown: str, value: object) -> None:
+        self.plan.append((len(self.cells), spec, shown))
+        self.cells.append(value)
+
+
+def _nested_key(
+    cells: _Cells, where: str, slot_text: object, entry: object, errors: list[RecordError]
+) -> None:
+    """One entry of a ``keys`` list or object: a hex string or ``{key, algorithm, kcv}``."""
+    if not isinstance(slot_text, str):
+        errors.append(RecordError(0, f"{where}.slot", "expected the key slot as a string"))
+        return
+    try:
+        slot = fields.slot(slot_text.strip())
+    except FieldError as problem:
+        errors.append(RecordError(0, f"{where}.slot", str(problem)))
+        return
+    column = SLOT_COLUMNS[slot]
+    if not isinstance(entry, dict):
+        cells.add(SPECS[column], f"{where}", entry)
+        return
+    for name, value in entry.items():
+        part = squash(name)
+        if part == "key":
+            cells.add(SPECS[column], f"{where}.key", value)
+        elif part in ("kcv", "checkvalue", "keycheckvalue"):
+            cells.add(SPECS[f"{column}_kcv"], f"{where}.{name}", value)
+        elif part == "algorithm":
+            cells.add(SPECS[f"{column}_algorithm"], f"{where}.algorithm", value)
+
+
+def _nested_keys(cells: _Cells, value: object, errors: list[RecordError]) -> None:
+    if isinstance(value, list):
+        for index, entry in enumerate(value):
+            where = f"keys[{index}]"
+            if not isinstance(entry, dict):
+                errors.append(RecordError(0, where, "expected an object with slot and key"))
+                continue
+            _nested_key(cells, where, entry.get("slot"), entry, errors)
+    elif isinstance(value, dict):
+        for slot_text, entry in value.items():
+            shown = safe_name(slot_text) or "keys"
+            _nested_key(cells, f"keys.{shown}", slot_text, entry, errors)
+    else:
+        errors.append(RecordError(0, "keys", "expected a list or an object of keys"))
+
+
+class _GenericObjects:
+    """Plans for generic JSON objects; unknown fields are warned about once per name."""
+
+    def __init__(self, options: ParseOptions) -> None:
+        self.mapping = normalise_mapping(options.mapping)
+        self.warned: set[str] = set()
+
+    def cells(self, obj: dict[str, object]) -> tuple[_Cells, list[RecordError]]:
+        cells = _Cells()
+        problems: list[RecordError] = []
+        used: set[str] = set()
+        for name, value in obj.items():
+            if squash(name) == "keys":
+                _nested_keys(cells, value, problems)
+                continue
+            spec, mapped = resolve_header(name, self.mapping, ALIASES)
+            shown = safe_name(name)
+            if spec is None:
+                if not mapped and name not in self.warned and len(self.warned) < 100:
+                    self.warned.add(name)
+                    message = "unknown field, ignored" if shown else "an unknown field is ignored"
+                    problems.append(RecordError(0, shown, message, Severity.WARNING))
+                continue
+            if spec.name in used:
+                problems.append(
+                    RecordError(0, shown or spec.name, f"a second field for {spec.name}")
+                )
+                continue
+            used.add(spec.name)
+            cells.add(spec, shown or spec.name, value)
+        return cells, problems
+
+
+def _tts_cells(obj: dict[str, object]) -> tuple[_Cells, list[RecordError]]:
+    """The fields of one TTS end device (EndDevice JSON) that a record needs."""
+    cells = _Cells()
+    problems: list[RecordError] = []
+    for path, spec in _TTS_PATHS:
+        node: object = obj
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is None:
+            parent: object = obj
+            for part in path[:-1]:
+                parent = parent.get(part) if isinstance(parent, dict) else None
+            if isinstance(parent, dict) and "encrypted_key" in parent:
+                message = "the key is wrapped (encrypted_key); export the devices with plain keys"
+                problems.append(RecordError(0, ".".join(path), message))
+            continue
+        cells.add(spec, ".".join(path), node)
+    return cells, problems
+
+
+_TTS_PATHS: tuple[tuple[tuple[str, ...], ColumnSpec], ...] = (
+    (("ids", "dev_eui"), SPECS["dev_eui"]),
+    (("ids", "join_eui"), SPECS["join_eui"]),
+    (("lorawan_version",), SPECS["lorawan_version"]),
+    (("root_keys", "app_key", "key"), SPECS["app_key"]),
+    (("root_keys", "nwk_key", "key"), SPECS["nwk_key"]),
+    (("session", "dev_addr"), SPECS["dev_addr"]),
+    (("session", "keys", "app_s_key", "key"), SPECS["app_s_key"]),
+    (("session", "keys", "f_nwk_s_int_key", "key"), SPECS["f_nwk_s_int_key"]),
+    (("session", "keys", "s_nwk_s_int_key", "key"), SPECS["s_nwk_s_int_key"]),
+    (("session", "keys", "nwk_s_enc_key", "key"), SPECS["nwk_s_enc_key"]),
+    (("attributes", "serial"), SPECS["serial"]),
+    (("attributes", "app-key-kcv"), SPECS["app_key_kcv"]),
+    (("attributes", "nwk-key-kcv"), SPECS["nwk_key_kcv"]),
+)
+
+
+def _objects(
+    stream: BinaryIO, options: ParseOptions, assembler: RecordAssembler, tts: bool
+) -> Iterator[list[ParsedItem]]:
+    source = TextLines(stream, encoding=options.encoding, limits=options.limits)
+    generic = _GenericObjects(options)
+    batch: list[ParsedItem] = []
+    try:
+        for line, obj in JsonValues(source):
+            if not isinstance(obj, dict):
+                batch.append(RecordError(line, None, _NOT_OBJECT))
+                continue
+            cells, problems = _tts_cells(obj) if tts else generic.cells(obj)
+            batch.extend(RecordError(line, p.field, p.message, p.severity) for p in problems)
+            if not any(p.blocking for p in problems):
+                items = assembler.add(line, cells.cells, cells.plan)
+                if tts:
+                    for item in items:
+                        if type(item) is DeviceRecord:
+                            tts_session_keys(item)
+                batch.extend(items)
+            if len(batch) >= _CHUNK:
+                yield batch
+                batch = []
+    except (FatalFileError, RecursionError):
+        yield batch  # what was found before the stop, then the stop itself
+        raise
+    batch.extend(assembler.finish())
+    yield batch
+
+
+def parse_json(stream: BinaryIO, options: ParseOptions = DEFAULT_OPTIONS) -> Iterator[ParsedItem]:
+    """Parse generic JSON: an array of device objects or JSON Lines (see docs/formats.md)."""
+    assembler = GENERIC.assembler(options, NumberPolicy.JSON)
+    return guarded(_objects(stream, options, assembler, tts=False))
+
+
+def parse_tts_json(
+    stream: BinaryIO, options: ParseOptions = DEFAULT_OPTIONS
+) -> Iterator[ParsedItem]:
+    """Parse The Things Stack end-device JSON (concatenated objects, ``ids``, ``root_keys``)."""
+    assembler = TTS.assembler(options, NumberPolicy.JSON)
+    return guarded(_objects(stream, options, assembler, tts=True))

@@ -39,7 +39,9 @@ PARSERS: dict[str, Parser] = {
 
 SNIFF_BYTES = 8192
 _SETTING = re.compile(r"(?:name|driver|id|key)\s*=", re.IGNORECASE)
-_KEY_AT_END = re.compile(r"(?:[^;,\t]*[;,\t]){0,3}\s*(?:0[xX])?[0-9A-Fa-f][0-9A-Fa-f :-]{14,}\s*")
+_LONG_HEX = re.compile(r"(?:0[xX])?[0-9A-Fa-f](?:[ :-]?[0-9A-Fa-f]){15,}")
+# Columns only The Things Stack's CSV has (squashed), telling it apart from generic CSV.
+_TTS_ONLY = frozenset({"id", "name", "description", "frequencyplanid", "lorawanphyversion"})
 _TTS_JSON = re.compile(rb'"(?:ids|root_keys)"\s*:')
 
 
@@ -64,16 +66,24 @@ def _text_format(text: str) -> str:
     cells = [squash(cell) for cell in first.split(sniff_delimiter(first))]
     specs = [ALIASES.get(cell) for cell in cells]
     names = {spec.name for spec in specs if spec is not None}
-    if {"dev_eui", "join_eui", "app_key"} <= names and "serial" not in names:
+    if {"dev_eui", "join_eui", "app_key"} <= names and (
+        "serial" not in names or not _TTS_ONLY.isdisjoint(cells)
+    ):
         return "tts-csv"
     order = [spec.name if spec is not None else "" for spec in specs]
     if order in (["manufacturer", "serial", "key"], ["manufacturer", "serial", "key", "kcv"]):
         return "keylist"  # the header line MAN;SERIAL;KEY
     if any(spec is not None and spec.kind is not Kind.IGNORED for spec in specs):
         return "csv"
-    if _KEY_AT_END.fullmatch(first):
+    if _is_key_line(first):
         return "keylist"
     return "csv"
+
+
+def _is_key_line(line: str) -> bool:
+    """True for ``[MAN;][SERIAL;]KEY[;KCV]``: at most four fields, one a long hex key."""
+    fields = line.split(sniff_delimiter(line))
+    return len(fields) <= 4 and any(_LONG_HEX.fullmatch(field.strip()) for field in fields)
 
 
 def sniff_format(head: bytes, filename: str | None = None) -> str:

@@ -74,6 +74,8 @@ class JsonValues:
         line = self._line
         while True:
             buffer, pos = self._buffer, self._pos
+            if pos >= len(buffer):
+                raise FatalFileError(line, "invalid JSON: the file ends too early")
             if buffer[pos] not in '{["':
                 # A bare number or literal is complete only once a delimiter follows it.
                 while not self._eof and not any(c in _VALUE_ENDS for c in buffer[pos + 1 :]):

@@ -33,7 +33,11 @@ def seekable_copy(stream: BinaryIO, limits: ImportLimits) -> BinaryIO:
     except (AttributeError, OSError):
         pass
     copy = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115
-    shutil.copyfileobj(limited_binary(stream, limits), copy, 64 * 1024)
+    try:
+        shutil.copyfileobj(limited_binary(stream, limits), copy, 64 * 1024)
+    except BaseException:
+        copy.close()
+        raise
     copy.seek(0)
     return copy  # type: ignore[return-value]
 

@@ -57,7 +57,6 @@ def _read_rows(rows: Iterator[Any], count: int) -> list[list[object]]:
 
 
 def _open_sheet(stream: BinaryIO, options: ParseOptions) -> tuple[Any, Iterator[Any]]:
-    stream = seekable_copy(stream, options.limits)
     start = stream.tell()
     open_zip(stream, options.limits).close()
     stream.seek(start)
@@ -82,6 +81,15 @@ def _open_sheet(stream: BinaryIO, options: ParseOptions) -> tuple[Any, Iterator[
 
 
 def _parse(stream: BinaryIO, options: ParseOptions) -> Iterator[list[ParsedItem]]:
+    source = seekable_copy(stream, options.limits)
+    try:
+        yield from _sheet_items(source, options)
+    finally:
+        if source is not stream:
+            source.close()
+
+
+def _sheet_items(stream: BinaryIO, options: ParseOptions) -> Iterator[list[ParsedItem]]:
     workbook, rows = _open_sheet(stream, options)
     try:
         number = 0

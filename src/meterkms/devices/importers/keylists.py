@@ -21,6 +21,7 @@ from typing import BinaryIO
 from meterkms.devices.importers.assembler import NumberPolicy, RecordAssembler
 from meterkms.devices.importers.base import DEFAULT_OPTIONS, ParseOptions, guarded
 from meterkms.devices.importers.columns import SPECS, Planned
+from meterkms.devices.importers.limits import FatalFileError
 from meterkms.devices.importers.records import DeviceRecord, ParsedItem, RecordError
 from meterkms.devices.importers.textio import TextLines
 
@@ -83,9 +84,9 @@ def _key_list(stream: BinaryIO, options: ParseOptions) -> Iterator[list[ParsedIt
         if len(batch) >= _BATCH:
             yield batch
             batch = []
-    if first:
-        batch.append(RecordError(0, None, "the file holds no keys"))
     yield batch
+    if first:
+        raise FatalFileError(0, "the file holds no keys")
 
 
 _METER_FIELDS = {
@@ -139,9 +140,9 @@ def _meter_files(stream: BinaryIO, options: ParseOptions) -> Iterator[list[Parse
             batch = []
     if found:
         batch.extend(_meter(assembler, start, found))
-    if start == 0:
-        batch.append(RecordError(0, None, "the file holds no meters"))
     yield batch
+    if start == 0:
+        raise FatalFileError(0, "the file holds no meters")
 
 
 def parse_key_list(

@@ -54,8 +54,11 @@ def check_size(stream: BinaryIO, limits: ImportLimits) -> None:
 
 
 def open_zip(stream: BinaryIO, limits: ImportLimits) -> zipfile.ZipFile:
-    """Open a ZIP archive after checking its directory against ``limits``."""
-    stream = seekable_copy(stream, limits)
+    """Open a ZIP archive after checking its directory against ``limits``.
+
+    ``stream`` must be seekable (see :func:`seekable_copy`); closing the archive leaves
+    the stream open, so whoever made a copy closes it.
+    """
     check_size(stream, limits)
     try:
         archive = zipfile.ZipFile(stream)

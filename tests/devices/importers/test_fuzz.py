@@ -86,7 +86,7 @@ MUTATION = st.lists(
     max_size=6,
 )
 FUZZ = settings(
-    max_examples=120,
+    max_examples=200,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

@@ -9,14 +9,15 @@ one read chunk, and a value longer than ``max_json_object_chars`` stops parsing.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 from meterkms.devices.importers.limits import FatalFileError
 from meterkms.devices.importers.textio import TextLines
 
 _DECODER = json.JSONDecoder()
-_WHITESPACE = " \t\r\n"
-_VALUE_ENDS = frozenset(",]} \t\r\n")
+_NOT_WHITESPACE = re.compile(r"[^ \t\r\n]")
+_VALUE_END = re.compile(r"[,\]} \t\r\n]")
 
 
 def _json_message(exc: json.JSONDecodeError) -> str:
@@ -59,13 +60,11 @@ class JsonValues:
     def _skip_whitespace(self) -> str:
         """The next non-whitespace character (not consumed), or ``""`` at the end."""
         while True:
-            buffer, pos = self._buffer, self._pos
-            end = len(buffer)
-            while pos < end and buffer[pos] in _WHITESPACE:
-                pos += 1
-            self._advance(pos)
-            if pos < end:
-                return buffer[pos]
+            found = _NOT_WHITESPACE.search(self._buffer, self._pos)
+            if found is not None:
+                self._advance(found.start())
+                return found.group()
+            self._advance(len(self._buffer))
             if not self._more():
                 return ""
 
@@ -78,7 +77,11 @@ class JsonValues:
                 raise FatalFileError(line, "invalid JSON: the file ends too early")
             if buffer[pos] not in '{["':
                 # A bare number or literal is complete only once a delimiter follows it.
-                while not self._eof and not any(c in _VALUE_ENDS for c in buffer[pos + 1 :]):
+                while not self._eof and not _VALUE_END.search(buffer, pos + 1):
+                    if len(buffer) - pos > self._limit:
+                        raise FatalFileError(
+                            line, f"a JSON value is longer than {self._limit:,} characters"
+                        )
                     self._more()
                     buffer, pos = self._buffer, self._pos
             try:

@@ -182,9 +182,11 @@ class _Lines(io.RawIOBase):
         self._pending = b""
 
     def readable(self) -> bool:
+        """Always readable."""
         return True
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        """Fill ``buffer`` with the next generated lines."""
         while len(self._pending) < len(buffer):
             chunk = "".join(line for _, line in zip(range(1000), self._lines, strict=False))
             if not chunk:

@@ -85,6 +85,21 @@ def convert_cell(spec: ColumnSpec, raw: object, max_chars: int, numbers: NumberP
     return _non_text(spec, raw, numbers)
 
 
+class _Row:
+    """What the cells of one row said, before it becomes a record."""
+
+    __slots__ = ("algorithms", "check_values", "errors", "keys", "serial", "slot", "values")
+
+    def __init__(self) -> None:
+        self.errors: list[RecordError] = []
+        self.values: dict[str, object] = {}
+        self.keys: list[tuple[KeySlot | None, str, str]] = []
+        self.check_values: dict[KeySlot | None, tuple[str, str]] = {}
+        self.algorithms: dict[KeySlot | None, Algorithm] = {}
+        self.serial: str | None = None
+        self.slot: KeySlot | None = None
+
+
 class RecordAssembler:
     """Builds records from rows; call :meth:`add` per row, then :meth:`finish`.
 
@@ -133,13 +148,30 @@ class RecordAssembler:
         """Check one row; returns the problems and any record completed by it."""
         if plan is not self._plan:
             self._learn(plan)
-        errors: list[RecordError] = []
-        values: dict[str, object] = {}
-        keys: list[tuple[KeySlot | None, str, str]] = []
-        check_values: dict[KeySlot | None, tuple[str, str]] = {}
-        algorithms: dict[KeySlot | None, Algorithm] = {}
-        serial: str | None = None
-        row_slot: KeySlot | None = None
+        row = _Row()
+        if not self._read(row, line, cells, plan):
+            return []
+        self.rows += 1
+        if self.rows > self.limits.max_rows:
+            raise FatalFileError(line, f"the file has more than {self.limits.max_rows:,} rows")
+        errors = row.errors
+        serial = row.serial
+        if serial is None and self.serial_fallback is not None:
+            serial = row.values.get(self.serial_fallback)  # type: ignore[assignment]
+        key_map = self._keys(line, row, errors)
+        # With a required fallback (TTS: the DevEUI) the missing fallback is reported instead.
+        reported_elsewhere = self.serial_fallback in self.required
+        missing = serial is None and not self.serial_optional and not reported_elsewhere
+        if missing and not any(e.field == self._serial_shown for e in errors):
+            errors.append(RecordError(line, self._serial_shown, "the serial number is missing"))
+        self._check_required(line, row.values, key_map, plan, errors)
+        record = None
+        if not errors:
+            record = DeviceRecord(line, serial, keys=key_map, **row.values)  # type: ignore[arg-type]
+        return self._place(line, serial, record, errors)
+
+    def _read(self, row: _Row, line: int, cells: Sequence[object], plan: Sequence[Planned]) -> bool:
+        """Convert the planned cells into ``row``; False if every cell was empty."""
         count = len(cells)
         max_chars = self.limits.max_field_chars
         numbers = self.numbers
@@ -152,55 +184,32 @@ class RecordAssembler:
                 value = convert_cell(spec, raw, max_chars, numbers)
             except FieldError as problem:
                 filled = True
-                errors.append(RecordError(line, shown, str(problem)))
+                row.errors.append(RecordError(line, shown, str(problem)))
                 continue
             if value is None:
                 continue
             filled = True
             kind = spec.kind
             if kind is Kind.SERIAL:
-                serial = value  # type: ignore[assignment]
+                row.serial = value  # type: ignore[assignment]
             elif kind is Kind.ATTRIBUTE:
-                values[spec.name] = value
+                row.values[spec.name] = value
             elif kind is Kind.KEY:
-                keys.append((spec.slot, shown, value))  # type: ignore[arg-type]
+                row.keys.append((spec.slot, shown, value))  # type: ignore[arg-type]
             elif kind is Kind.CHECK_VALUE:
-                check_values[spec.slot] = (shown, value)  # type: ignore[assignment]
+                row.check_values[spec.slot] = (shown, value)  # type: ignore[assignment]
             elif kind is Kind.SLOT:
-                row_slot = value  # type: ignore[assignment]
+                row.slot = value  # type: ignore[assignment]
             elif kind is Kind.ALGORITHM:
-                algorithms[spec.slot] = value  # type: ignore[assignment]
-        if not filled:
-            return []
-        self.rows += 1
-        if self.rows > self.limits.max_rows:
-            raise FatalFileError(line, f"the file has more than {self.limits.max_rows:,} rows")
-        if serial is None and self.serial_fallback is not None:
-            serial = values.get(self.serial_fallback)  # type: ignore[assignment]
-        key_map = self._keys(line, keys, check_values, row_slot, algorithms, errors)
-        # With a required fallback (TTS: the DevEUI) the missing fallback is reported instead.
-        reported_elsewhere = self.serial_fallback in self.required
-        missing = serial is None and not self.serial_optional and not reported_elsewhere
-        if missing and not any(e.field == self._serial_shown for e in errors):
-            errors.append(RecordError(line, self._serial_shown, "the serial number is missing"))
-        self._check_required(line, values, key_map, plan, errors)
-        record = None
-        if not errors:
-            record = DeviceRecord(line, serial, keys=key_map, **values)  # type: ignore[arg-type]
-        return self._place(line, serial, record, errors)
+                row.algorithms[spec.slot] = value  # type: ignore[assignment]
+        return filled
 
-    def _keys(
-        self,
-        line: int,
-        keys: list[tuple[KeySlot | None, str, str]],
-        check_values: dict[KeySlot | None, tuple[str, str]],
-        row_slot: KeySlot | None,
-        algorithms: dict[KeySlot | None, Algorithm],
-        errors: list[RecordError],
-    ) -> dict[KeySlot, KeyText]:
+    def _keys(self, line: int, row: _Row, errors: list[RecordError]) -> dict[KeySlot, KeyText]:
+        """The row's keys by slot, with their algorithm and check value."""
         has_slot_column = self._has_slot_column
+        row_slot, algorithms = row.slot, row.algorithms
         found: dict[KeySlot, tuple[str, str]] = {}
-        for slot, shown, hex_text in keys:
+        for slot, shown, hex_text in row.keys:
             if slot is None:
                 if has_slot_column and row_slot is None:
                     errors.append(RecordError(line, shown, "the key slot of this row is missing"))
@@ -211,7 +220,7 @@ class RecordAssembler:
                 continue
             found[slot] = (shown, hex_text)
         claimed: dict[KeySlot, str] = {}
-        for slot, (shown, value) in check_values.items():
+        for slot, (shown, value) in row.check_values.items():
             target = slot
             if target is None:
                 if len(found) != 1:

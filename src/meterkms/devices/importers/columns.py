@@ -74,143 +74,84 @@ SLOT_COLUMNS: dict[KeySlot, str] = {
     slot: name for name, slot in _KEY_COLUMNS.items() if slot is not None
 }
 
-_KEY_ALIASES: dict[str, tuple[str, ...]] = {
-    "key": (
-        "key",
-        "aeskey",
-        "keyhex",
-        "encryptionkey",
-        "schlüssel",
-        "schluessel",
-        "aesschlüssel",
-        "aesschluessel",
-        "clave",
-        "nyckel",
+# Aliases as they compare (squashed), space-separated to keep the table readable.
+_KEY_ALIASES: dict[str, str] = {
+    "key": "key aeskey keyhex encryptionkey schlüssel schluessel aesschlüssel aesschluessel "
+    "clave nyckel",
+    "oms_key": "omskey wmbuskey dek",
+    "app_key": "appkey applicationkey",
+    "nwk_key": "nwkkey networkkey",
+    "app_s_key": "appskey applicationsessionkey",
+    "nwk_s_key": "nwkskey networksessionkey",
+}
+
+_DEVICE_COLUMNS: dict[str, tuple[Kind, Callable[[str], object], str]] = {
+    "serial": (
+        Kind.SERIAL,
+        fields.serial,
+        "serial serialnumber serialno serialnr sn seriennummer seriennr numerodeserie "
+        "serienummer meterserial deviceserial",
     ),
-    "oms_key": ("omskey", "wmbuskey", "dek"),
-    "app_key": ("appkey", "applicationkey"),
-    "nwk_key": ("nwkkey", "networkkey"),
-    "app_s_key": ("appskey", "applicationsessionkey"),
-    "nwk_s_key": ("nwkskey", "networksessionkey"),
+    "device_type": (
+        Kind.ATTRIBUTE,
+        fields.text_value,
+        "devicetype type typ model devicemodel metertype gerätetyp geraetetyp tipo enhetstyp",
+    ),
+    "manufacturer": (
+        Kind.ATTRIBUTE,
+        fields.manufacturer,
+        "manufacturer man manufacturercode mfct mfr hersteller herstellercode fabricante "
+        "tillverkare",
+    ),
+    "meter_address": (
+        Kind.ATTRIBUTE,
+        fields.meter_address,
+        "meteraddress address meterid wmbusid wmbusaddress adresse zähleradresse direccion",
+    ),
+    "version": (Kind.ATTRIBUTE, fields.byte_value, "version meterversion ver deviceversion"),
+    "medium": (
+        Kind.ATTRIBUTE,
+        fields.byte_value,
+        "medium devicetypebyte mediumbyte med mediumcode",
+    ),
+    "radio_address": (
+        Kind.ATTRIBUTE,
+        fields.meter_address,
+        "radioaddress radiomoduleaddress moduleaddress moduleid radioid radiomoduleid "
+        "funkmoduladresse",
+    ),
+    "dev_eui": (Kind.ATTRIBUTE, fields.eui, "deveui deviceeui"),
+    "join_eui": (Kind.ATTRIBUTE, fields.eui, "joineui appeui applicationeui"),
+    "dev_addr": (Kind.ATTRIBUTE, fields.dev_addr, "devaddr"),
+    "lorawan_version": (
+        Kind.ATTRIBUTE,
+        fields.lorawan_version,
+        "lorawanversion macversion lorawanmacversion",
+    ),
+    "labels": (Kind.ATTRIBUTE, fields.labels, "labels label tags"),
+    "slot": (Kind.SLOT, fields.slot, "slot keyslot keyrole"),
+    "algorithm": (Kind.ALGORITHM, fields.algorithm, "algorithm keyalgorithm algo cipher"),
+    "kcv": (Kind.CHECK_VALUE, fields.check_value, "kcv keycheckvalue checkvalue"),
+    "key_version": (Kind.IGNORED, _identity, "keyversion"),
 }
 
 
 def _specs() -> dict[str, tuple[ColumnSpec, tuple[str, ...]]]:
-    attribute, f = Kind.ATTRIBUTE, fields
-    table: dict[str, tuple[ColumnSpec, tuple[str, ...]]] = {
-        "serial": (
-            ColumnSpec("serial", Kind.SERIAL, f.serial),
-            (
-                "serial",
-                "serialnumber",
-                "serialno",
-                "serialnr",
-                "sn",
-                "seriennummer",
-                "seriennr",
-                "numerodeserie",
-                "serienummer",
-                "meterserial",
-                "deviceserial",
-            ),
-        ),
-        "device_type": (
-            ColumnSpec("device_type", attribute, f.text_value),
-            (
-                "devicetype",
-                "type",
-                "typ",
-                "model",
-                "devicemodel",
-                "metertype",
-                "gerätetyp",
-                "geraetetyp",
-                "tipo",
-                "enhetstyp",
-            ),
-        ),
-        "manufacturer": (
-            ColumnSpec("manufacturer", attribute, f.manufacturer),
-            (
-                "manufacturer",
-                "man",
-                "manufacturercode",
-                "mfct",
-                "mfr",
-                "hersteller",
-                "herstellercode",
-                "fabricante",
-                "tillverkare",
-            ),
-        ),
-        "meter_address": (
-            ColumnSpec("meter_address", attribute, f.meter_address),
-            (
-                "meteraddress",
-                "address",
-                "meterid",
-                "wmbusid",
-                "wmbusaddress",
-                "adresse",
-                "zähleradresse",
-                "direccion",
-            ),
-        ),
-        "version": (
-            ColumnSpec("version", attribute, f.byte_value, byte_field=True),
-            ("version", "meterversion", "ver", "deviceversion"),
-        ),
-        "medium": (
-            ColumnSpec("medium", attribute, f.byte_value, byte_field=True),
-            ("medium", "devicetypebyte", "mediumbyte", "med", "mediumcode"),
-        ),
-        "radio_address": (
-            ColumnSpec("radio_address", attribute, f.meter_address),
-            (
-                "radioaddress",
-                "radiomoduleaddress",
-                "moduleaddress",
-                "moduleid",
-                "radioid",
-                "radiomoduleid",
-                "funkmoduladresse",
-            ),
-        ),
-        "dev_eui": (ColumnSpec("dev_eui", attribute, f.eui), ("deveui", "deviceeui")),
-        "join_eui": (
-            ColumnSpec("join_eui", attribute, f.eui),
-            ("joineui", "appeui", "applicationeui"),
-        ),
-        "dev_addr": (ColumnSpec("dev_addr", attribute, f.dev_addr), ("devaddr",)),
-        "lorawan_version": (
-            ColumnSpec("lorawan_version", attribute, f.lorawan_version),
-            ("lorawanversion", "macversion", "lorawanmacversion"),
-        ),
-        "labels": (ColumnSpec("labels", attribute, f.labels), ("labels", "label", "tags")),
-        "slot": (ColumnSpec("slot", Kind.SLOT, f.slot), ("slot", "keyslot", "keyrole")),
-        "algorithm": (
-            ColumnSpec("algorithm", Kind.ALGORITHM, f.algorithm),
-            ("algorithm", "keyalgorithm", "algo", "cipher"),
-        ),
-        "kcv": (
-            ColumnSpec("kcv", Kind.CHECK_VALUE, f.check_value),
-            ("kcv", "keycheckvalue", "checkvalue"),
-        ),
-        "key_version": (ColumnSpec("key_version", Kind.IGNORED, _identity), ("keyversion",)),
-    }
+    table: dict[str, tuple[ColumnSpec, tuple[str, ...]]] = {}
+    for name, (kind, convert, aliases) in _DEVICE_COLUMNS.items():
+        spec = ColumnSpec(name, kind, convert, byte_field=name in ("version", "medium"))
+        table[name] = (spec, tuple(aliases.split()))
     for name, slot in _KEY_COLUMNS.items():
-        aliases = _KEY_ALIASES.get(name, (squash(name),))
-        table[name] = (ColumnSpec(name, Kind.KEY, f.key_hex, slot=slot), aliases)
-        if name != "key":
-            kcv_name, algorithm_name = f"{name}_kcv", f"{name}_algorithm"
-            table[kcv_name] = (
-                ColumnSpec(kcv_name, Kind.CHECK_VALUE, f.check_value, slot=slot),
-                (squash(kcv_name),),
-            )
-            table[algorithm_name] = (
-                ColumnSpec(algorithm_name, Kind.ALGORITHM, f.algorithm, slot=slot),
-                (squash(algorithm_name),),
-            )
+        aliases = tuple(_KEY_ALIASES.get(name, squash(name)).split())
+        table[name] = (ColumnSpec(name, Kind.KEY, fields.key_hex, slot=slot), aliases)
+        if name == "key":
+            continue
+        for suffix, kind, convert in (
+            ("kcv", Kind.CHECK_VALUE, fields.check_value),
+            ("algorithm", Kind.ALGORITHM, fields.algorithm),
+        ):
+            extra = f"{name}_{suffix}"
+            table[extra] = (ColumnSpec(extra, kind, convert, slot=slot), (squash(extra),))
     return table
 
 

@@ -110,9 +110,11 @@ class _Prefixed(io.RawIOBase):
         self._stream = stream
 
     def readable(self) -> bool:
+        """Always readable."""
         return True
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        """Fill ``buffer`` from the replayed head first, then from the stream."""
         view = memoryview(buffer).cast("B")
         if self._head.nbytes:
             n = min(len(view), self._head.nbytes)

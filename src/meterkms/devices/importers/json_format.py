@@ -49,6 +49,7 @@ class _Cells:
         self.plan: list[Planned] = []
 
     def add(self, spec: ColumnSpec, shown: str, value: object) -> None:
+        """Add one cell and its plan entry."""
         self.plan.append((len(self.cells), spec, shown))
         self.cells.append(value)
 
@@ -103,6 +104,7 @@ class _GenericObjects:
         self.warned: set[str] = set()
 
     def cells(self, obj: dict[str, object]) -> tuple[_Cells, list[RecordError]]:
+        """The cells of one object, and its problems (line 0: the caller sets the line)."""
         cells = _Cells()
         problems: list[RecordError] = []
         used: set[str] = set()

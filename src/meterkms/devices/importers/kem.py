@@ -76,6 +76,7 @@ class _Handler(xml.sax.ContentHandler):
         self._last_name = ""
 
     def startElement(self, name: str, attrs: object) -> None:  # SAX method name
+        """Note the root, open a record at Meter/Device, start collecting text."""
         local = _local(name)
         if self.root is None:
             self.root = local
@@ -87,11 +88,13 @@ class _Handler(xml.sax.ContentHandler):
         self._text, self._size = [], 0
 
     def characters(self, content: str) -> None:
+        """Collect text inside a record, at most the field limit (and a little more)."""
         if self._record is not None and self._size <= self.max_chars:
             self._text.append(content)
             self._size += len(content)
 
     def endElement(self, name: str) -> None:  # SAX method name
+        """Store a child's text, a Name/Value key pair, or close the record."""
         local = _local(name)
         record = self._record
         if record is None:

@@ -60,11 +60,13 @@ class _Chunks:
         self.parts: list[str] = []
 
     def add(self, text: str) -> None:
+        """Queue one piece of JSON text."""
         self.parts.append(text)
         if len(self.parts) >= CHUNK:
             self.flush()
 
     def flush(self) -> None:
+        """Write what is queued."""
         if self.parts:
             self.out.write("".join(self.parts).encode("utf-8"))
             self.parts.clear()
@@ -72,6 +74,7 @@ class _Chunks:
 
 def _generic_object(device: list[ExportRow]) -> dict[str, object]:
     def byte(value: object) -> str | None:
+        """A byte as two hex digits."""
         return None if value is None else f"{value:02X}"
 
     head = device[0]

@@ -29,6 +29,7 @@ SHEET_TITLE = "keys"
 
 def _texts(row: ExportRow, key_hex: str) -> list[str]:
     def byte(value: int | None) -> str:
+        """A byte as two hex digits."""
         return "" if value is None else f"{value:02X}"
 
     return [

@@ -30,6 +30,7 @@ from meterkms.devices.importers.columns import (
     safe_name,
     squash,
 )
+from meterkms.devices.importers.fastpath import fast_batch
 from meterkms.devices.importers.fields import FieldError
 from meterkms.devices.importers.jsonstream import JsonValues
 from meterkms.devices.importers.limits import FatalFileError
@@ -102,6 +103,26 @@ class _GenericObjects:
     def __init__(self, options: ParseOptions) -> None:
         self.mapping = normalise_mapping(options.mapping)
         self.warned: set[str] = set()
+        self._plans: dict[tuple[str, ...], tuple[list[Planned], list[RecordError]]] = {}
+
+    def flat_plan(self, obj: dict[str, object]) -> tuple[list[Planned], list[RecordError]] | None:
+        """The plan of an object without nested ``keys``, cached by its field names.
+
+        Objects from one producer share their field names, so the names are resolved once
+        and the object's values can be checked as a row (and in batches). Returns None
+        for objects with nested keys. Warnings come back only the first time.
+        """
+        names = tuple(obj)
+        cached = self._plans.get(names)
+        if cached is not None:
+            return cached[0], cached[1]
+        if any(squash(name) == "keys" for name in names):
+            return None
+        cells, problems = self.cells(dict.fromkeys(names, ""))
+        blocking = [p for p in problems if p.blocking]
+        if len(self._plans) < 1000:
+            self._plans[names] = (cells.plan, blocking)
+        return cells.plan, problems
 
     def cells(self, obj: dict[str, object]) -> tuple[_Cells, list[RecordError]]:
         """The cells of one object, and its problems (line 0: the caller sets the line)."""
@@ -167,26 +188,23 @@ _TTS_PATHS: tuple[tuple[tuple[str, ...], ColumnSpec], ...] = (
 )
 
 
-def _objects(
-    stream: BinaryIO, options: ParseOptions, assembler: RecordAssembler, tts: bool
+def _tts_objects(
+    stream: BinaryIO, options: ParseOptions, assembler: RecordAssembler
 ) -> Iterator[list[ParsedItem]]:
     source = TextLines(stream, encoding=options.encoding, limits=options.limits)
-    generic = _GenericObjects(options)
     batch: list[ParsedItem] = []
     try:
         for line, obj in JsonValues(source):
             if not isinstance(obj, dict):
                 batch.append(RecordError(line, None, _NOT_OBJECT))
                 continue
-            cells, problems = _tts_cells(obj) if tts else generic.cells(obj)
+            cells, problems = _tts_cells(obj)
             batch.extend(RecordError(line, p.field, p.message, p.severity) for p in problems)
             if not any(p.blocking for p in problems):
-                items = assembler.add(line, cells.cells, cells.plan)
-                if tts:
-                    for item in items:
-                        if type(item) is DeviceRecord:
-                            tts_session_keys(item)
-                batch.extend(items)
+                for item in assembler.add(line, cells.cells, cells.plan):
+                    if type(item) is DeviceRecord:
+                        tts_session_keys(item)
+                    batch.append(item)
             if len(batch) >= _CHUNK:
                 yield batch
                 batch = []
@@ -197,10 +215,88 @@ def _objects(
     yield batch
 
 
+class _FlatRows:
+    """Consecutive flat objects with one plan, checked together (fast path when all text)."""
+
+    def __init__(self, assembler: RecordAssembler) -> None:
+        self.assembler = assembler
+        self.plan: list[Planned] | None = None
+        self.lines: list[int] = []
+        self.rows: list[list[object]] = []
+
+    def add(self, line: int, plan: list[Planned], row: list[object]) -> list[ParsedItem]:
+        """Queue one object's values; returns items of a batch completed before it."""
+        out = self.flush() if plan is not self.plan or len(self.rows) >= _CHUNK else []
+        self.plan = plan
+        self.lines.append(line)
+        self.rows.append(row)
+        return out
+
+    def flush(self) -> list[ParsedItem]:
+        """Check the queued objects; their items in file order."""
+        items: list[ParsedItem] | None = None
+        plan, lines, rows = self.plan, self.lines, self.rows
+        if plan is not None and rows and all(type(v) is str for row in rows for v in row):
+            items = fast_batch(self.assembler, lines, rows, plan, len(rows[0]))  # type: ignore[arg-type]
+        if items is None:
+            items = []
+            for line, row in zip(lines, rows, strict=True):
+                items.extend(self.assembler.add(line, row, plan or []))
+        self.lines, self.rows = [], []
+        return items
+
+
+def _generic_objects(
+    stream: BinaryIO, options: ParseOptions, assembler: RecordAssembler
+) -> Iterator[list[ParsedItem]]:
+    source = TextLines(stream, encoding=options.encoding, limits=options.limits)
+    generic = _GenericObjects(options)
+    flat = _FlatRows(assembler)
+    batch: list[ParsedItem] = []
+    try:
+        for line, obj in JsonValues(source):
+            planned = generic.flat_plan(obj) if isinstance(obj, dict) else None
+            warned: list[RecordError] = []
+            if planned is not None:
+                plan, problems = planned
+                warned = [p for p in problems if not p.blocking]
+                if warned:
+                    batch.extend(flat.flush())
+                    batch.extend(RecordError(line, p.field, p.message, p.severity) for p in warned)
+            if planned is not None and len(warned) == len(planned[1]):
+                batch.extend(flat.add(line, plan, list(obj.values())))  # type: ignore[union-attr]
+            else:
+                batch.extend(flat.flush())
+                batch.extend(_one_object(line, obj, generic, assembler))
+            if len(batch) >= _CHUNK:
+                yield batch
+                batch = []
+    except (FatalFileError, RecursionError):
+        batch.extend(flat.flush())
+        yield batch  # what was found before the stop, then the stop itself
+        raise
+    batch.extend(flat.flush())
+    batch.extend(assembler.finish())
+    yield batch
+
+
+def _one_object(
+    line: int, obj: object, generic: _GenericObjects, assembler: RecordAssembler
+) -> list[ParsedItem]:
+    """A non-object value, an object with nested keys, or one with a blocking field problem."""
+    if not isinstance(obj, dict):
+        return [RecordError(line, None, _NOT_OBJECT)]
+    cells, problems = generic.cells(obj)
+    items: list[ParsedItem] = [RecordError(line, p.field, p.message, p.severity) for p in problems]
+    if not any(p.blocking for p in problems):
+        items.extend(assembler.add(line, cells.cells, cells.plan))
+    return items
+
+
 def parse_json(stream: BinaryIO, options: ParseOptions = DEFAULT_OPTIONS) -> Iterator[ParsedItem]:
     """Parse generic JSON: an array of device objects or JSON Lines (see docs/formats.md)."""
     assembler = GENERIC.assembler(options, NumberPolicy.JSON)
-    return guarded(_objects(stream, options, assembler, tts=False))
+    return guarded(_generic_objects(stream, options, assembler))
 
 
 def parse_tts_json(
@@ -208,4 +304,4 @@ def parse_tts_json(
 ) -> Iterator[ParsedItem]:
     """Parse The Things Stack end-device JSON (concatenated objects, ``ids``, ``root_keys``)."""
     assembler = TTS.assembler(options, NumberPolicy.JSON)
-    return guarded(_objects(stream, options, assembler, tts=True))
+    return guarded(_tts_objects(stream, options, assembler))

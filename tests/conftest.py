@@ -88,6 +88,15 @@ def client() -> HttpsClient:
     return HttpsClient()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_vault() -> object:
+    """Each test's database starts empty: the process's vault must forget its data keys."""
+    from meterkms.vault.runtime import reset_vault
+
+    yield
+    reset_vault()
+
+
 @pytest.fixture
 def data_dir() -> Path:
     """The data directory of this test session."""

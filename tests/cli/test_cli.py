@@ -91,13 +91,14 @@ def ready(tmp_path: Path) -> Path:
 
 BAD_KEYS = {
     "missing": (None, "does not exist"),
-    "all-zero": ("00" * 32, "repeats one byte"),
-    "too-short": ("11" * 15, "15 bytes"),
+    "all-zero": ("00" * 32, "the key is all zeros"),
+    "too-short": ("11" * 15, "(15 bytes); a master key is 64 hex digits (32 bytes)"),
     "barbican-default": (
         base64.b64encode(b"thirty_two_byte_keyblahblahblahh").decode(),
-        "published default",
+        "Barbican's default master key",
     ),
-    "garbage": ("zz-not-hex-and-not-base64!", "neither hex nor base64"),
+    "fips-example": (bytes(range(32)).hex(), "published example key"),
+    "garbage": ("zz-not-hex-and-not-base64!", "neither 64 hex digits nor base64"),
 }
 
 
@@ -116,6 +117,16 @@ def test_serve_refuses_a_bad_master_key_before_opening_a_port(ready: Path, case:
     assert result.returncode != 0
     assert "cannot start" in result.stderr
     assert problem in result.stderr
+    assert not _listening(port)
+
+
+def test_serve_refuses_a_master_key_that_does_not_open_the_check_blob(ready: Path) -> None:
+    assert meterkms(ready, "demo").returncode == 0  # stores keys, hence the check blob
+    (ready / "master.key").write_text(os.urandom(32).hex())
+    port = _free_port()
+    result = meterkms(ready, "serve", "--port", str(port), "--no-worker", timeout=30)
+    assert result.returncode != 0
+    assert "does not open the stored check blob: wrong key?" in result.stderr
     assert not _listening(port)
 
 

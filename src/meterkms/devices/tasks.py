@@ -95,8 +95,13 @@ def check_import(run_id: int) -> None:
     run = ImportRun._base_manager.get(pk=run_id)
     user = _as_user(run)
     with context.channel("task"), tenancy.acting_as(user):
-        check_file(run=run, actor=user, source=source_of(run), options=options_of(run),
-                   progress=_progress_of(run))
+        check_file(
+            run=run,
+            actor=user,
+            source=source_of(run),
+            options=options_of(run),
+            progress=_progress_of(run),
+        )
         run.refresh_from_db()
         if run.state == ImportRun.State.FAILED:
             drop_spool(run)
@@ -109,8 +114,13 @@ def commit_import(run_id: int) -> None:
     user = _as_user(run)
     with context.channel("task"), tenancy.acting_as(user):
         try:
-            import_file(run=run, actor=user, source=source_of(run), options=options_of(run),
-                        progress=_progress_of(run))
+            import_file(
+                run=run,
+                actor=user,
+                source=source_of(run),
+                options=options_of(run),
+                progress=_progress_of(run),
+            )
         finally:
             drop_spool(run)
 
@@ -118,4 +128,3 @@ def commit_import(run_id: int) -> None:
 def enqueue(task_function: Any, run: ImportRun) -> None:
     """Run the task after the current transaction commits."""
     transaction.on_commit(lambda: task_function.enqueue(run_id=run.pk))
-

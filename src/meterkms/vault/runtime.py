@@ -22,7 +22,12 @@ from meterkms.vault.djangostore import DjangoDataKeyStore
 from meterkms.vault.engine import NonceBudget, Vault
 from meterkms.vault.errors import VaultError
 from meterkms.vault.models import MasterKeyCheck
-from meterkms.vault.providers import MasterKeyProvider, ProviderConfig, config_from_env, open_provider
+from meterkms.vault.providers import (
+    MasterKeyProvider,
+    ProviderConfig,
+    config_from_env,
+    open_provider,
+)
 
 _lock = threading.Lock()
 _vault: Vault | None = None

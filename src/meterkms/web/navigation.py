@@ -30,8 +30,12 @@ ADMIN: list[Section] = [
 
 CATALOGUE: list[Section] = [
     Section("web:devices", _("Devices"), Perm.DEVICES_READ, _("All your meters and modules")),
-    Section("web:imports", _("Imports"), Perm.DEVICES_IMPORT,
-            _("Register devices and keys from production files")),
+    Section(
+        "web:imports",
+        _("Imports"),
+        Perm.DEVICES_IMPORT,
+        _("Register devices and keys from production files"),
+    ),
 ]
 
 MENUS: dict[str, tuple[str | Promise, list[Section]]] = {

@@ -25,6 +25,7 @@ urlpatterns = [
     path("catalogue/imports/", imports.import_list_view, name="imports"),
     path("catalogue/imports/new/", imports.import_new_view, name="device_import"),
     path("catalogue/imports/<int:run_id>/", imports.import_detail_view, name="import_detail"),
-    path("catalogue/imports/<int:run_id>/commit/", imports.import_commit_view,
-         name="import_commit"),
+    path(
+        "catalogue/imports/<int:run_id>/commit/", imports.import_commit_view, name="import_commit"
+    ),
 ]

@@ -63,7 +63,7 @@ def list_devices(request: HttpRequest, params: Query[DeviceQuery]) -> dict[str, 
     }
 
 
-@router.get("/{device_id}", response={200: DeviceDetailOut, **ERRORS}, summary="One device")
+@router.get("/{int:device_id}", response={200: DeviceDetailOut, **ERRORS}, summary="One device")
 def get_device(request: HttpRequest, device_id: int) -> dict[str, Any]:
     actor = request.auth
     require(actor, Perm.DEVICES_READ)
@@ -80,8 +80,14 @@ def get_device(request: HttpRequest, device_id: int) -> dict[str, Any]:
         "module_address": device.module_address,
         "created_at": device.created_at,
         "keys": [
-            {"slot": key.slot, "algorithm": key.algorithm, "version": key.version,
-             "state": key.state, "kcv": key.kcv, "kcv_cmac": key.kcv_cmac}
+            {
+                "slot": key.slot,
+                "algorithm": key.algorithm,
+                "version": key.version,
+                "state": key.state,
+                "kcv": key.kcv,
+                "kcv_cmac": key.kcv_cmac,
+            }
             for key in keys
         ],
     }

@@ -41,7 +41,7 @@ def create_token(request: HttpRequest, payload: TokenIn) -> Status:
     return Status(201, {**TokenOut.from_orm(row).model_dump(), "token": token})
 
 
-@router.delete("/{token_id}", response={204: None, **ERRORS}, summary="Revoke an API token")
+@router.delete("/{int:token_id}", response={204: None, **ERRORS}, summary="Revoke an API token")
 def revoke_token(request: HttpRequest, token_id: int) -> Status:
     require(request.auth, Perm.TOKENS_MANAGE)
     token = get_object_or_404(ApiToken.objects.visible_to(request.auth), pk=token_id)

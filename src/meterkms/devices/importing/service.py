@@ -57,8 +57,11 @@ class ImportOptions:
     def public(self) -> dict[str, Any]:
         """What may be stored and shown: everything but the password."""
         return {
-            "format": self.format, "mapping": self.mapping, "delimiter": self.delimiter,
-            "encoding": self.encoding, "default_type_id": self.default_type_id,
+            "format": self.format,
+            "mapping": self.mapping,
+            "delimiter": self.delimiter,
+            "encoding": self.encoding,
+            "default_type_id": self.default_type_id,
             "generate_missing": self.generate_missing,
             "owner_id": str(self.owner_id) if self.owner_id else None,
         }
@@ -142,7 +145,9 @@ def _owner(actor: Any, owner_id: Any) -> Organisation:
 
 def _records(stream: BinaryIO, file_name: str, options: ImportOptions) -> Iterator[Any]:
     parse_options = ParseOptions(
-        mapping=options.mapping, delimiter=options.delimiter, encoding=options.encoding,
+        mapping=options.mapping,
+        delimiter=options.delimiter,
+        encoding=options.encoding,
         password=options.password,
     )
     return parse(stream, format=options.format, filename=file_name, options=parse_options)
@@ -151,8 +156,14 @@ def _records(stream: BinaryIO, file_name: str, options: ImportOptions) -> Iterat
 class _Pass:
     """One pass over the file: parse, validate, compare with the catalogue, maybe write."""
 
-    def __init__(self, run: ImportRun, actor: Any, options: ImportOptions,
-                 writer: DeviceWriter | None, progress: Progress | None) -> None:
+    def __init__(
+        self,
+        run: ImportRun,
+        actor: Any,
+        options: ImportOptions,
+        writer: DeviceWriter | None,
+        progress: Progress | None,
+    ) -> None:
         types = list(DeviceType.objects.visible_to(actor))
         default = next((t for t in types if t.pk == options.default_type_id), None)
         if options.default_type_id is not None and default is None:
@@ -160,7 +171,9 @@ class _Pass:
         self.run = run
         self.manufacturer_id = run.organisation_id
         self.validator = RecordValidator(
-            types=types, default_type=default, generate_missing=options.generate_missing,
+            types=types,
+            default_type=default,
+            generate_missing=options.generate_missing,
             fingerprint_secret=settings.FINGERPRINT_SECRET,
         )
         self.writer = writer
@@ -192,7 +205,9 @@ class _Pass:
         fresh = self._against_catalogue(pending)
         self.outcome.valid += len(fresh)
         if len(self.outcome.preview) < PREVIEW_ROWS:
-            self.outcome.preview.extend(_preview(d) for d in fresh[: PREVIEW_ROWS - len(self.outcome.preview)])
+            self.outcome.preview.extend(
+                _preview(d) for d in fresh[: PREVIEW_ROWS - len(self.outcome.preview)]
+            )
         if self.writer is not None and not self.outcome.error_count:
             self.writer.write(fresh)
         if self.progress is not None:
@@ -207,34 +222,54 @@ class _Pass:
             known = existing.get(device.serial)
             if known is None:
                 fresh.append(device)
-            elif known == _signature(device):
+            elif _same(known, device):
                 self.outcome.unchanged += 1
                 continue
             else:
-                self.outcome.add_error(RecordError(device.line, "serial", _(
-                    "a device with this serial number exists already with other data")))
+                self.outcome.add_error(
+                    RecordError(
+                        device.line,
+                        "serial",
+                        _("a device with this serial number exists already with other data"),
+                    )
+                )
                 continue
             for key in device.keys:
                 if key.fingerprint in shared:
-                    self.outcome.warnings.append(RecordError(device.line, key.slot.value, _(
-                        "the same key is stored for another device")))
+                    self.outcome.warnings.append(
+                        RecordError(
+                            device.line,
+                            key.slot.value,
+                            _("the same key is stored for another device"),
+                        )
+                    )
         return fresh
 
 
-def _signature(device: ValidDevice) -> tuple[Any, ...]:
-    return (device.device_type.pk, tuple(sorted((k.slot.value, k.fingerprint) for k in device.keys)))
+def _same(known: tuple[Any, dict[str, str]], device: ValidDevice) -> bool:
+    """Same type, and every key the file gives equals the stored one (generated ones aside)."""
+    type_id, stored = known
+    given = {k.slot.value: k.fingerprint for k in device.keys if not k.generated}
+    return type_id == device.device_type.pk and all(
+        stored.get(slot) == fingerprint for slot, fingerprint in given.items()
+    )
 
 
-def _existing(manufacturer_id: Any, serials: list[str]) -> dict[str, tuple[Any, ...]]:
+def _existing(manufacturer_id: Any, serials: list[str]) -> dict[str, tuple[Any, dict[str, str]]]:
     rows = Device._base_manager.filter(manufacturer_id=manufacturer_id, serial__in=serials)
-    found = {pk: (serial, type_id) for pk, serial, type_id in rows.values_list("pk", "serial", "device_type_id")}
+    found = {
+        pk: (serial, type_id)
+        for pk, serial, type_id in rows.values_list("pk", "serial", "device_type_id")
+    }
     if not found:
         return {}
-    keys: dict[int, list[tuple[str, str]]] = {pk: [] for pk in found}
-    live = DeviceKey._base_manager.filter(device_id__in=list(found), state__in=["active", "pre-active"])
+    keys: dict[int, dict[str, str]] = {pk: {} for pk in found}
+    live = DeviceKey._base_manager.filter(
+        device_id__in=list(found), state__in=["active", "pre-active"]
+    )
     for device_id, slot, fingerprint in live.values_list("device_id", "slot", "fingerprint"):
-        keys[device_id].append((slot, fingerprint))
-    return {serial: (type_id, tuple(sorted(keys[pk]))) for pk, (serial, type_id) in found.items()}
+        keys[device_id][slot] = fingerprint
+    return {serial: (type_id, keys[pk]) for pk, (serial, type_id) in found.items()}
 
 
 def _shared_keys(fingerprints: list[str]) -> set[str]:
@@ -247,15 +282,30 @@ def _shared_keys(fingerprints: list[str]) -> set[str]:
 def _preview(device: ValidDevice) -> dict[str, Any]:
     """A row of the preview: identifiers, type and key check values, never a key."""
     return {
-        "line": device.line, "serial": device.serial, "device_type": device.device_type.name,
+        "line": device.line,
+        "serial": device.serial,
+        "device_type": device.device_type.name,
         **{k: v for k, v in device.fields.items() if v not in ("", None)},
-        "keys": [{"slot": k.slot.value, "algorithm": k.algorithm.value, "kcv": k.kcv,
-                  "generated": k.generated} for k in device.keys],
+        "keys": [
+            {
+                "slot": k.slot.value,
+                "algorithm": k.algorithm.value,
+                "kcv": k.kcv,
+                "generated": k.generated,
+            }
+            for k in device.keys
+        ],
     }
 
 
-def _run_pass(run: ImportRun, actor: Any, source: Source, options: ImportOptions,
-              writer: DeviceWriter | None, progress: Progress | None) -> Outcome:
+def _run_pass(
+    run: ImportRun,
+    actor: Any,
+    source: Source,
+    options: ImportOptions,
+    writer: DeviceWriter | None,
+    progress: Progress | None,
+) -> Outcome:
     worker = _Pass(run, actor, options, writer, progress)
     with source.open() as stream:
         for item in _records(stream, run.file_name, options):
@@ -282,8 +332,14 @@ def _as_dict(problem: RecordError) -> dict[str, Any]:
     return {"line": problem.line, "field": problem.field, "message": problem.message}
 
 
-def check_file(*, run: ImportRun, actor: Any, source: Source, options: ImportOptions,
-               progress: Progress | None = None) -> Outcome:
+def check_file(
+    *,
+    run: ImportRun,
+    actor: Any,
+    source: Source,
+    options: ImportOptions,
+    progress: Progress | None = None,
+) -> Outcome:
     """The dry run: every problem of the file, the counts and a preview; writes nothing."""
     _store(run, Outcome(), ImportRun.State.VALIDATING)
     outcome = _run_pass(run, actor, source, options, None, progress)
@@ -292,8 +348,14 @@ def check_file(*, run: ImportRun, actor: Any, source: Source, options: ImportOpt
     return outcome
 
 
-def import_file(*, run: ImportRun, actor: Any, source: Source, options: ImportOptions,
-                progress: Progress | None = None) -> Outcome:
+def import_file(
+    *,
+    run: ImportRun,
+    actor: Any,
+    source: Source,
+    options: ImportOptions,
+    progress: Progress | None = None,
+) -> Outcome:
     """Validate and write in one transaction; all or nothing. Audited as devices.imported."""
     if not actor.has(Perm.DEVICES_IMPORT):
         raise PermissionDenied()
@@ -302,21 +364,36 @@ def import_file(*, run: ImportRun, actor: Any, source: Source, options: ImportOp
     # Data keys and reservations commit on their own, before the import's transaction.
     vault.prepare(scope_of(run.organisation_id), source.estimate_rows() * slots, seconds=3600)
     _store(run, Outcome(), ImportRun.State.WRITING)
-    writer = DeviceWriter(vault=vault, manufacturer_id=run.organisation_id,
-                          owner_id=run.organisation_id, run_id=run.pk)
+    writer = DeviceWriter(
+        vault=vault,
+        manufacturer_id=run.organisation_id,
+        owner_id=run.organisation_id,
+        run_id=run.pk,
+    )
     try:
         with transaction.atomic():
             outcome = _run_pass(run, actor, source, options, writer, progress)
             if outcome.error_count:
                 raise _Rollback(outcome)
             record(
-                Action.DEVICES_IMPORTED, actor=actor, target=run,
-                data={"file_sha256": run.file_sha256, "rows": outcome.rows,
-                      "created": writer.written, "unchanged": outcome.unchanged,
-                      "format": run.file_format},
+                Action.DEVICES_IMPORTED,
+                actor=actor,
+                target=run,
+                data={
+                    "file_sha256": run.file_sha256,
+                    "rows": outcome.rows,
+                    "created": writer.written,
+                    "unchanged": outcome.unchanged,
+                    "format": run.file_format,
+                },
             )
-            _store(run, outcome, ImportRun.State.DONE, created_count=writer.written,
-                   finished_at=timezone.now())
+            _store(
+                run,
+                outcome,
+                ImportRun.State.DONE,
+                created_count=writer.written,
+                finished_at=timezone.now(),
+            )
     except _Rollback as rollback:
         run.refresh_from_db()
         _store(run, rollback.outcome, ImportRun.State.FAILED, finished_at=timezone.now())
@@ -328,5 +405,3 @@ class _Rollback(Exception):
     def __init__(self, outcome: Outcome) -> None:
         super().__init__("import has problems")
         self.outcome = outcome
-
-

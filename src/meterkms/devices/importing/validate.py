@@ -99,10 +99,9 @@ class RecordValidator:
             keys = self._keys(record, device_type, problems)
         if problems:
             return problems
-        assert device_type is not None and record.serial is not None
-        fields = {
-            name: getattr(record, attribute) for name, attribute in DEVICE_FIELDS.items()
-        }
+        assert device_type is not None
+        assert record.serial is not None
+        fields = {name: getattr(record, attribute) for name, attribute in DEVICE_FIELDS.items()}
         for name, value in fields.items():
             if value is None and name not in {"wmbus_version", "medium"}:
                 fields[name] = ""
@@ -112,38 +111,64 @@ class RecordValidator:
         if record.device_type:
             found = self._types.get(record.device_type.strip().casefold())
             if found is None:
-                problems.append(problem(record.line, "device_type", _(
-                    "unknown device type “%(name)s”") % {"name": record.device_type[:100]}))
+                problems.append(
+                    problem(
+                        record.line,
+                        "device_type",
+                        _("unknown device type “%(name)s”") % {"name": record.device_type[:100]},
+                    )
+                )
             return found
         if self._default_type is None:
-            problems.append(problem(record.line, "device_type", _(
-                "no device type: add a device type column or choose a default type")))
+            problems.append(
+                problem(
+                    record.line,
+                    "device_type",
+                    _("no device type: add a device type column or choose a default type"),
+                )
+            )
         return self._default_type
 
-    def _keys(self, record: DeviceRecord, device_type: DeviceType,
-              problems: list[RecordError]) -> list[ValidKey]:
+    def _keys(
+        self, record: DeviceRecord, device_type: DeviceType, problems: list[RecordError]
+    ) -> list[ValidKey]:
         slots = device_type.slots
         keys: list[ValidKey] = []
         for slot, text in record.keys.items():
             column = slot.value
             if slot not in slots:
-                problems.append(problem(record.line, column, _(
-                    "the device type %(type)s has no %(slot)s key") % {
-                        "type": device_type.name, "slot": slot.value}))
+                problems.append(
+                    problem(
+                        record.line,
+                        column,
+                        _("the device type %(type)s has no %(slot)s key")
+                        % {"type": device_type.name, "slot": slot.value},
+                    )
+                )
                 continue
             algorithm = text.algorithm or DEFAULT_ALGORITHM[slot]
             if algorithm not in SLOT_ALGORITHMS[slot]:
-                problems.append(problem(record.line, column, _(
-                    "%(slot)s keys cannot be %(algorithm)s") % {
-                        "slot": slot.value, "algorithm": algorithm.value}))
+                problems.append(
+                    problem(
+                        record.line,
+                        column,
+                        _("%(slot)s keys cannot be %(algorithm)s")
+                        % {"slot": slot.value, "algorithm": algorithm.value},
+                    )
+                )
                 continue
             key = self._checked(record.line, column, text.hex, algorithm, problems)
             if key is None:
                 continue
             valid = self._describe(slot, algorithm, key)
             if text.check_value and text.check_value.upper() != valid.kcv:
-                problems.append(problem(record.line, column, _(
-                    "the key does not match the key check value given in the file")))
+                problems.append(
+                    problem(
+                        record.line,
+                        column,
+                        _("the key does not match the key check value given in the file"),
+                    )
+                )
                 continue
             if not self._first_use(record.line, column, valid, problems):
                 continue
@@ -152,16 +177,22 @@ class RecordValidator:
             if slot in record.keys:
                 continue
             if not self._generate:
-                problems.append(problem(record.line, slot.value, _(
-                    "no %(slot)s key: give one, or let meterkms generate missing keys") % {
-                        "slot": slot.value}))
+                problems.append(
+                    problem(
+                        record.line,
+                        slot.value,
+                        _("no %(slot)s key: give one, or let meterkms generate missing keys")
+                        % {"slot": slot.value},
+                    )
+                )
                 continue
             algorithm = DEFAULT_ALGORITHM[slot]
             keys.append(self._describe(slot, algorithm, generate_key(algorithm), generated=True))
         return keys
 
-    def _checked(self, line: int, column: str, text: str, algorithm: Algorithm,
-                 problems: list[RecordError]) -> bytes | None:
+    def _checked(
+        self, line: int, column: str, text: str, algorithm: Algorithm, problems: list[RecordError]
+    ) -> bytes | None:
         try:
             key = parse_key(text, algorithm)
             for finding in ensure_acceptable(key, algorithm):
@@ -172,8 +203,9 @@ class RecordValidator:
             return None
         return key
 
-    def _describe(self, slot: KeySlot, algorithm: Algorithm, key: bytes,
-                  generated: bool = False) -> ValidKey:
+    def _describe(
+        self, slot: KeySlot, algorithm: Algorithm, key: bytes, generated: bool = False
+    ) -> ValidKey:
         aes = algorithm not in (Algorithm.DES, Algorithm.TDES)
         return ValidKey(
             slot=slot,
@@ -185,12 +217,18 @@ class RecordValidator:
             generated=generated,
         )
 
-    def _first_use(self, line: int, column: str, key: ValidKey,
-                   problems: list[RecordError]) -> bool:
+    def _first_use(
+        self, line: int, column: str, key: ValidKey, problems: list[RecordError]
+    ) -> bool:
         earlier = self._seen_keys.setdefault(key.fingerprint, line)
         if earlier != line:
-            problems.append(problem(line, column, _(
-                "the same key as on line %(line)d: every device needs its own key") % {
-                    "line": earlier}))
+            problems.append(
+                problem(
+                    line,
+                    column,
+                    _("the same key as on line %(line)d: every device needs its own key")
+                    % {"line": earlier},
+                )
+            )
             return False
         return True

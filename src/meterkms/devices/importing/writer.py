@@ -20,14 +20,36 @@ from meterkms.devices.models import Device, DeviceKey, KeyState, Label
 from meterkms.vault.engine import Vault
 
 DEVICE_COLUMNS = (
-    "id", "serial", "device_type_id", "manufacturer_id", "owner_id", "claim_status",
-    "import_run_id", "dev_eui", "join_eui", "dev_addr", "lorawan_version",
-    "wmbus_manufacturer", "meter_address", "wmbus_version", "medium", "module_address",
+    "id",
+    "serial",
+    "device_type_id",
+    "manufacturer_id",
+    "owner_id",
+    "claim_status",
+    "import_run_id",
+    "dev_eui",
+    "join_eui",
+    "dev_addr",
+    "lorawan_version",
+    "wmbus_manufacturer",
+    "meter_address",
+    "wmbus_version",
+    "medium",
+    "module_address",
     "created_at",
 )
 KEY_COLUMNS = (
-    "device_id", "slot", "algorithm", "version", "state", "sealed", "kcv", "kcv_cmac",
-    "fingerprint", "created_at", "updated_at",
+    "device_id",
+    "slot",
+    "algorithm",
+    "version",
+    "state",
+    "sealed",
+    "kcv",
+    "kcv_cmac",
+    "fingerprint",
+    "created_at",
+    "updated_at",
 )
 
 
@@ -78,8 +100,15 @@ def _insert(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -
 class DeviceWriter:
     """Writes chunks of new devices for one manufacturer import."""
 
-    def __init__(self, *, vault: Vault, manufacturer_id: Any, owner_id: Any, run_id: int,
-                 now: datetime | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        vault: Vault,
+        manufacturer_id: Any,
+        owner_id: Any,
+        run_id: int,
+        now: datetime | None = None,
+    ) -> None:
         self.vault = vault
         self.manufacturer_id = manufacturer_id
         self.owner_id = owner_id
@@ -99,7 +128,9 @@ class DeviceWriter:
         if not devices:
             return []
         ids = _allocate_ids(len(devices))
-        device_rows = [self._device_row(pk, device) for pk, device in zip(ids, devices, strict=True)]
+        device_rows = [
+            self._device_row(pk, device) for pk, device in zip(ids, devices, strict=True)
+        ]
         _insert(Device._meta.db_table, DEVICE_COLUMNS, device_rows)
         _insert(DeviceKey._meta.db_table, KEY_COLUMNS, self._key_rows(ids, devices))
         self._write_labels(ids, devices)
@@ -109,11 +140,23 @@ class DeviceWriter:
     def _device_row(self, pk: int, device: ValidDevice) -> tuple[Any, ...]:
         fields = device.fields
         return (
-            pk, device.serial, device.device_type.pk, self.db_manufacturer, self.db_owner,
-            ClaimStatus.UNCLAIMED.value, self.run_id, fields["dev_eui"], fields["join_eui"],
-            fields["dev_addr"], fields["lorawan_version"], fields["wmbus_manufacturer"],
-            fields["meter_address"], fields["wmbus_version"], fields["medium"],
-            fields["module_address"], self.now,
+            pk,
+            device.serial,
+            device.device_type.pk,
+            self.db_manufacturer,
+            self.db_owner,
+            ClaimStatus.UNCLAIMED.value,
+            self.run_id,
+            fields["dev_eui"],
+            fields["join_eui"],
+            fields["dev_addr"],
+            fields["lorawan_version"],
+            fields["wmbus_manufacturer"],
+            fields["meter_address"],
+            fields["wmbus_version"],
+            fields["medium"],
+            fields["module_address"],
+            self.now,
         )
 
     def _key_rows(self, ids: list[int], devices: list[ValidDevice]) -> list[tuple[Any, ...]]:
@@ -124,12 +167,25 @@ class DeviceWriter:
         rows: list[tuple[Any, ...]] = []
         for slot, items in groups.items():
             sealed = self.vault.seal_batch(
-                scope=self.scope, slot=slot, version=1,
+                scope=self.scope,
+                slot=slot,
+                version=1,
                 items=[(str(pk), key.value) for pk, key in items],
             )
             rows.extend(
-                (pk, slot, key.algorithm.value, 1, KeyState.ACTIVE.value, blob, key.kcv,
-                 key.kcv_cmac, key.fingerprint, self.now, self.now)
+                (
+                    pk,
+                    slot,
+                    key.algorithm.value,
+                    1,
+                    KeyState.ACTIVE.value,
+                    blob,
+                    key.kcv,
+                    key.kcv_cmac,
+                    key.fingerprint,
+                    self.now,
+                    self.now,
+                )
                 for (pk, key), blob in zip(items, sealed, strict=True)
             )
         return rows

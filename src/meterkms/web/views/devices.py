@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -32,8 +30,10 @@ def device_list_view(request: HttpRequest) -> HttpResponse:
         filterset_class=DeviceFilter,
         queryset=catalogue_rows(actor),
         filterset_kwargs={"actor": actor},
-        context={"can_label": actor.has(Perm.LABELS_EDIT),
-                 "can_import": actor.has(Perm.DEVICES_IMPORT)},
+        context={
+            "can_label": actor.has(Perm.LABELS_EDIT),
+            "can_import": actor.has(Perm.DEVICES_IMPORT),
+        },
     )
 
 
@@ -42,15 +42,21 @@ def device_detail_view(request: HttpRequest, device_id: int) -> HttpResponse:
     """Identifiers, owner, claim status, batch, labels, key slots (algorithm + KCV), history."""
     actor = request.actor  # type: ignore[attr-defined]
     device = get_object_or_404(catalogue_rows(actor).select_related("owner"), pk=device_id)
-    keys = DeviceKey.objects.visible_to(actor).filter(device=device).only(
-        "slot", "algorithm", "version", "state", "kcv", "kcv_cmac", "created_at"
+    keys = (
+        DeviceKey.objects.visible_to(actor)
+        .filter(device=device)
+        .only("slot", "algorithm", "version", "state", "kcv", "kcv_cmac", "created_at")
     )
     events = DeviceEvent.objects.visible_to(actor).filter(device=device)
     return render(
         request,
         "web/devices/detail.html",
-        {"device": device, "keys": keys, "events": events,
-         "can_label": actor.has(Perm.LABELS_EDIT)},
+        {
+            "device": device,
+            "keys": keys,
+            "events": events,
+            "can_label": actor.has(Perm.LABELS_EDIT),
+        },
     )
 
 

@@ -78,18 +78,22 @@ class ImportForm(forms.Form):
     """The file and how to read it."""
 
     file = forms.FileField(label=gettext_lazy("File"))
-    format = forms.ChoiceField(label=gettext_lazy("Format"), choices=FORMAT_CHOICES,
-                               required=False)
+    format = forms.ChoiceField(label=gettext_lazy("Format"), choices=FORMAT_CHOICES, required=False)
     device_type = forms.ModelChoiceField(
         label=gettext_lazy("Device type for rows without one"),
-        queryset=DeviceType._base_manager.none(), required=False,
+        queryset=DeviceType._base_manager.none(),
+        required=False,
     )
-    delimiter = forms.ChoiceField(label=gettext_lazy("CSV delimiter"), choices=DELIMITERS,
-                                  required=False)
-    generate_keys = forms.BooleanField(label=gettext_lazy("Generate missing keys"),
-                                       required=False)
-    password = forms.CharField(label=gettext_lazy("Password of a KEM file"), required=False,
-                               strip=False, widget=forms.PasswordInput)
+    delimiter = forms.ChoiceField(
+        label=gettext_lazy("CSV delimiter"), choices=DELIMITERS, required=False
+    )
+    generate_keys = forms.BooleanField(label=gettext_lazy("Generate missing keys"), required=False)
+    password = forms.CharField(
+        label=gettext_lazy("Password of a KEM file"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput,
+    )
 
     def __init__(self, *args: Any, actor: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -100,7 +104,9 @@ class ImportForm(forms.Form):
 def import_list_view(request: HttpRequest) -> HttpResponse:
     """The organisation's imports, newest first."""
     return render_list(
-        request, "web/imports/list.html", filterset_class=ImportRunFilter,
+        request,
+        "web/imports/list.html",
+        filterset_class=ImportRunFilter,
         queryset=ImportRun.objects.visible_to(request.actor),  # type: ignore[attr-defined]
     )
 
@@ -122,7 +128,8 @@ def _import_new(request: HttpRequest, key: bytes) -> HttpResponse:
         upload: SpooledFile = form.cleaned_data["file"]
         data = form.cleaned_data
         options = ImportOptions(
-            format=data["format"] or None, delimiter=data["delimiter"] or None,
+            format=data["format"] or None,
+            delimiter=data["delimiter"] or None,
             default_type_id=data["device_type"].pk if data["device_type"] else None,
             generate_missing=data["generate_keys"],
         )
@@ -137,8 +144,9 @@ def _import_new(request: HttpRequest, key: bytes) -> HttpResponse:
     return render(request, "web/imports/new.html", {"form": form})
 
 
-def _register(actor: Any, source: Source, options: ImportOptions, spool_name: str,
-              key: bytes, password: str) -> ImportRun:
+def _register(
+    actor: Any, source: Source, options: ImportOptions, spool_name: str, key: bytes, password: str
+) -> ImportRun:
     run = start_import(actor=actor, source=source, options=options)
     with transaction.atomic():
         run.spool_name = spool_name
@@ -171,9 +179,9 @@ def import_commit_view(request: HttpRequest, run_id: int) -> HttpResponse:
         messages.success(request, _("The import has been dropped; nothing was written."))
         return redirect("web:imports")
     with transaction.atomic():
-        updated = ImportRun._base_manager.filter(
-            pk=run.pk, state=ImportRun.State.VALIDATED
-        ).update(state=ImportRun.State.QUEUED)
+        updated = ImportRun._base_manager.filter(pk=run.pk, state=ImportRun.State.VALIDATED).update(
+            state=ImportRun.State.QUEUED
+        )
         if updated:
             tasks.enqueue(tasks.commit_import, run)
     if not updated:

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from meterkms.cli.demo import load_demo
+from meterkms.cli.demo import load_demo, load_demo_devices
 
 
 class Command(BaseCommand):
@@ -15,11 +15,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         login = load_demo()
+        created = load_demo_devices()
         self.stdout.write(
             "\nDemo data ready.\n"
             f"  URL:          {settings.METERKMS_PUBLIC_URL}/\n"
             f"  Email:        {login.email}\n"
             f"  Password:     {login.password}\n"
-            f"  Organisation: {login.organisation}\n"
+            f"  Organisation: {login.organisation} ({created} demo devices added)\n"
             "The certificate is self-signed: accept it in the browser once.\n"
         )

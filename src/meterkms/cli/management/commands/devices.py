@@ -32,19 +32,29 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         imp = sub.add_parser("import", help="import devices and keys from a file")
         imp.add_argument("file", type=Path)
-        imp.add_argument("--as", dest="email", required=True,
-                         help="email of the user the import is made for (needs devices:import)")
-        imp.add_argument("--org", help="organisation (name or id) that owns the devices; "
-                                       "default: the user's")
-        imp.add_argument("--type", dest="device_type",
-                         help="device type for rows without a type column")
+        imp.add_argument(
+            "--as",
+            dest="email",
+            required=True,
+            help="email of the user the import is made for (needs devices:import)",
+        )
+        imp.add_argument(
+            "--org", help="organisation (name or id) that owns the devices; default: the user's"
+        )
+        imp.add_argument(
+            "--type", dest="device_type", help="device type for rows without a type column"
+        )
         imp.add_argument("--format", choices=sorted(PARSERS), help="default: detected")
         imp.add_argument("--delimiter", help="CSV delimiter (default: detected)")
         imp.add_argument("--encoding", default="utf-8", choices=["utf-8", "cp1252"])
-        imp.add_argument("--password-stdin", action="store_true",
-                         help="read the KEM file password from standard input")
-        imp.add_argument("--generate-keys", action="store_true",
-                         help="generate keys the file does not give")
+        imp.add_argument(
+            "--password-stdin",
+            action="store_true",
+            help="read the KEM file password from standard input",
+        )
+        imp.add_argument(
+            "--generate-keys", action="store_true", help="generate keys the file does not give"
+        )
         imp.add_argument("--dry-run", action="store_true", help="check only, write nothing")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -52,8 +62,11 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"{path}: no such file")
         with context.channel("cli"), tenancy.crossing("the operator names the acting user"):
-            user = User.objects.select_related("organisation").filter(
-                email__iexact=options["email"]).first()
+            user = (
+                User.objects.select_related("organisation")
+                .filter(email__iexact=options["email"])
+                .first()
+            )
         if user is None or not user.is_active:
             raise CommandError(f"no active user {options['email']}")
         with context.channel("cli"), tenancy.acting_as(user):
@@ -61,7 +74,8 @@ class Command(BaseCommand):
 
     def _run(self, user: User, path: Path, options: dict[str, Any]) -> None:
         import_options = ImportOptions(
-            format=options["format"], delimiter=options["delimiter"],
+            format=options["format"],
+            delimiter=options["delimiter"],
             encoding=options["encoding"],
             password=sys.stdin.readline().rstrip("\n") if options["password_stdin"] else None,
             default_type_id=self._type_id(options["device_type"]),
@@ -73,8 +87,9 @@ class Command(BaseCommand):
             source = Source(path)
             run = start_import(actor=user, source=source, options=import_options)
             action = check_file if options["dry_run"] else import_file
-            outcome = action(run=run, actor=user, source=source, options=import_options,
-                             progress=self._progress)
+            outcome = action(
+                run=run, actor=user, source=source, options=import_options, progress=self._progress
+            )
         except DomainError as exc:
             raise CommandError(exc.message) from None
         self.stderr.write("")
@@ -84,11 +99,14 @@ class Command(BaseCommand):
             self.stderr.write(f"error: {error}")
         seconds = time.monotonic() - started
         if outcome.error_count:
-            raise CommandError(f"{outcome.error_count} problems in {outcome.rows} rows: "
-                               "nothing was imported")
+            raise CommandError(
+                f"{outcome.error_count} problems in {outcome.rows} rows: nothing was imported"
+            )
         verb = "checked" if options["dry_run"] else "imported"
-        self.stdout.write(f"{verb} {outcome.valid} new devices ({outcome.unchanged} unchanged) "
-                          f"from {outcome.rows} rows in {seconds:.1f} s (import #{run.pk})")
+        self.stdout.write(
+            f"{verb} {outcome.valid} new devices ({outcome.unchanged} unchanged) "
+            f"from {outcome.rows} rows in {seconds:.1f} s (import #{run.pk})"
+        )
 
     def _progress(self, _what: str, rows: int) -> None:
         self.stderr.write(f"\r  {rows:,} rows …", ending="")
@@ -111,7 +129,7 @@ class Command(BaseCommand):
         if found is None:
             try:
                 found = Organisation.objects.filter(pk=name).first()
-            except Exception:  # noqa: BLE001 - not a UUID: not found
+            except Exception:
                 found = None
         if found is None:
             raise CommandError(f"unknown organisation {name!r} (in your tree)")

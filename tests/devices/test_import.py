@@ -1,0 +1,196 @@
+"""The manufacturer import: all or nothing, every problem by line and column, keys sealed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from meterkms.audit.models import AuditEvent
+from meterkms.core import tenancy
+from meterkms.core.errors import PermissionDenied
+from meterkms.devices.enums import ClaimStatus
+from meterkms.devices.models import Device, DeviceKey, ImportRun
+from meterkms.vault.algorithms import Algorithm
+from meterkms.vault.errors import BlobIntegrityError
+from meterkms.vault.kcv import key_check_value_hex
+from meterkms.vault.runtime import get_vault
+from tests.devices.conftest import HEADER, lora_csv, random_key, run_import, type_id
+from tests.support.personas import World
+
+pytestmark = pytest.mark.django_db
+
+WriteFile = Callable[[str, str], Path]
+
+
+def _devices() -> list[Device]:
+    with tenancy.crossing("test reads the whole catalogue"):
+        return list(Device.objects.order_by("serial"))
+
+
+def _unseal(device: Device, slot: str = "AppKey") -> bytes:
+    key = DeviceKey._base_manager.get(device=device, slot=slot)
+    return get_vault().unseal(
+        bytes(key.sealed),
+        scope=f"org:{device.manufacturer_id}",
+        record=str(device.pk),
+        slot=slot,
+        version=key.version,
+    )
+
+
+def test_import_writes_devices_with_sealed_keys_and_one_audit_event(
+    world: World, write_file: WriteFile
+) -> None:
+    text, keys = lora_csv(25)
+    outcome = run_import(world.alice, write_file("devices.csv", text))
+    assert (outcome.error_count, outcome.valid, outcome.rows) == (0, 25, 25)
+    devices = _devices()
+    assert [d.serial for d in devices] == sorted(keys)
+    for device in devices:
+        assert device.owner_id == world.org_a.pk
+        assert device.manufacturer_id == world.org_a.pk
+        assert device.claim_status == ClaimStatus.UNCLAIMED.value
+        assert device.dev_eui.startswith("70B3D5E75E")
+        key = bytes.fromhex(keys[device.serial])
+        assert _unseal(device) == key
+        stored = DeviceKey._base_manager.get(device=device)
+        assert stored.kcv == key_check_value_hex(key, Algorithm.AES128)
+        assert key not in bytes(stored.sealed)
+    run = ImportRun._base_manager.get()
+    assert (run.state, run.created_count, run.rows_total) == ("done", 25, 25)
+    with tenancy.crossing("test reads the audit log"):
+        (event,) = AuditEvent.objects.filter(action="devices.imported")
+    assert event.data["file_sha256"] == run.file_sha256
+    assert event.data["rows"] == 25
+    assert event.actor_label.startswith("Alice")
+
+
+def test_every_problem_is_reported_by_line_and_column_and_nothing_is_written(
+    world: World, write_file: WriteFile
+) -> None:
+    secret = random_key()
+    text = (
+        HEADER
+        + f"A1;TOPAS Lora W8;70B3D5E75E000001;70B3D5E75E000000;{random_key()}\n"
+        + f"A2;No Such Type;70B3D5E75E000002;70B3D5E75E000000;{random_key()}\n"
+        + f"A3;TOPAS Lora W8;70B3D5E75E000003;70B3D5E75E000000;{secret[:-2]}\n"
+        + f"A4;TOPAS Lora W8;70B3D5E75E000004;70B3D5E75E000000;{'00' * 16}\n"
+        + f"A5;TOPAS Lora W8;70B3D5E75E000005;70B3D5E75E000000;{secret}\n"
+        + f"A6;TOPAS Lora W8;70B3D5E75E000006;70B3D5E75E000000;{secret}\n"
+    )
+    outcome = run_import(world.alice, write_file("bad.csv", text))
+    problems = {(e.line, e.field): e.message for e in outcome.errors}
+    assert set(problems) == {(3, "device_type"), (4, "AppKey"), (5, "AppKey"), (7, "AppKey")}
+    assert "No Such Type" in problems[(3, "device_type")]
+    assert "32 hex digits" in problems[(4, "AppKey")]
+    assert "all zeros" in problems[(5, "AppKey")]
+    assert "same key as on line 6" in problems[(7, "AppKey")]
+    rendered = " ".join(problems.values())
+    assert secret not in rendered.upper()
+    assert secret[:8] not in rendered.upper()
+    assert _devices() == []
+    assert DeviceKey._base_manager.count() == 0
+    run = ImportRun._base_manager.get()
+    assert run.state == "failed"
+    assert run.error_count == 4
+
+
+def test_dry_run_checks_everything_and_writes_nothing(world: World, write_file: WriteFile) -> None:
+    text, _keys = lora_csv(10)
+    outcome = run_import(world.alice, write_file("d.csv", text), dry_run=True)
+    assert (outcome.error_count, outcome.valid) == (0, 10)
+    assert len(outcome.preview) == 10
+    assert {key["slot"] for row in outcome.preview for key in row["keys"]} == {"AppKey"}
+    assert _devices() == []
+    assert ImportRun._base_manager.get().state == "validated"
+
+
+def test_reimporting_the_same_file_is_idempotent(world: World, write_file: WriteFile) -> None:
+    text, _keys = lora_csv(5)
+    path = write_file("same.csv", text)
+    first = run_import(world.alice, path)
+    second = run_import(world.alice, path)
+    assert (first.valid, second.valid, second.unchanged, second.error_count) == (5, 0, 5, 0)
+    assert len(_devices()) == 5
+
+
+def test_existing_serial_with_another_key_is_refused(world: World, write_file: WriteFile) -> None:
+    text, _keys = lora_csv(3)
+    run_import(world.alice, write_file("one.csv", text))
+    changed, _other = lora_csv(3)
+    outcome = run_import(world.alice, write_file("two.csv", changed))
+    assert outcome.error_count == 3
+    assert {e.field for e in outcome.errors} == {"serial"}
+    assert "exists already" in outcome.errors[0].message
+
+
+def test_missing_keys_are_generated_when_asked(world: World, write_file: WriteFile) -> None:
+    text = "serial;manufacturer;meter_address\nW1;AMT;12345678\nW2;AMT;12345679\n"
+    refused = run_import(
+        world.alice, write_file("w.csv", text), default_type_id=type_id("Aquastream WM-Bus")
+    )
+    assert refused.error_count == 2
+    assert "no OMS key" in refused.errors[0].message
+    outcome = run_import(
+        world.alice,
+        write_file("w2.csv", text),
+        default_type_id=type_id("Aquastream WM-Bus"),
+        generate_missing=True,
+    )
+    assert (outcome.error_count, outcome.valid) == (0, 2)
+    first, second = _devices()
+    assert (first.wmbus_manufacturer, first.meter_address) == ("AMT", "12345678")
+    assert len(_unseal(first, "OMS")) == 16
+    assert _unseal(first, "OMS") != _unseal(second, "OMS")
+
+
+def test_sealed_keys_are_bound_to_their_device(world: World, write_file: WriteFile) -> None:
+    text, _keys = lora_csv(2)
+    run_import(world.alice, write_file("b.csv", text))
+    first, second = _devices()
+    blob = bytes(DeviceKey._base_manager.get(device=second).sealed)
+    with pytest.raises(BlobIntegrityError):
+        get_vault().unseal(
+            blob,
+            scope=f"org:{first.manufacturer_id}",
+            record=str(first.pk),
+            slot="AppKey",
+            version=1,
+        )
+
+
+def test_shared_key_with_an_existing_device_is_a_warning(
+    world: World, write_file: WriteFile
+) -> None:
+    key = random_key()
+    run_import(
+        world.alice,
+        write_file("1.csv", HEADER + f"S1;TOPAS Lora W8;70B3D5E75E000001;70B3D5E75E000000;{key}\n"),
+    )
+    outcome = run_import(
+        world.alice,
+        write_file("2.csv", HEADER + f"S2;TOPAS Lora W8;70B3D5E75E000002;70B3D5E75E000000;{key}\n"),
+    )
+    assert outcome.error_count == 0
+    assert any("same key is stored for another device" in w.message for w in outcome.warnings)
+
+
+def test_roles_without_the_import_right_are_refused(world: World, write_file: WriteFile) -> None:
+    text, _keys = lora_csv(1)
+    with pytest.raises(PermissionDenied):
+        run_import(world.olga, write_file("x.csv", text))
+
+
+def test_import_of_another_tree_lands_in_that_tree(world: World, write_file: WriteFile) -> None:
+    text, _keys = lora_csv(2, prefix="B")
+    from meterkms.organisations.permissions import Role
+    from tests.support.personas import make_user
+
+    otc_b = make_user("otc-b@example.com", world.org_b, Role.OTC_ADMIN)
+    run_import(otc_b, write_file("b.csv", text))
+    with tenancy.acting_as(world.alice):
+        assert not Device.objects.exists()
+    with tenancy.acting_as(world.carol):
+        assert Device.objects.count() == 2

@@ -56,6 +56,10 @@ class XmlEncError(ValueError):
     """
 
 
+class WrongPasswordError(XmlEncError):
+    """The plaintext is not what the document declares: almost surely a wrong password."""
+
+
 @dataclass(frozen=True)
 class _BlockCipher:
     """A CBC block cipher of XML-Enc with its key and block size in bytes."""
@@ -86,6 +90,11 @@ def _cipher_for(algorithm: str) -> _BlockCipher:
         raise XmlEncError(
             f"unsupported XML-Enc algorithm {algorithm!r}; supported are {supported}"
         ) from None
+
+
+def key_size(algorithm: str) -> int:
+    """Key size in bytes of ``algorithm``: how many password bytes count."""
+    return _cipher_for(algorithm).key_size
 
 
 def _cbc(cipher: _BlockCipher, password: str) -> Cipher[modes.CBC]:
@@ -213,7 +222,7 @@ def _looks_declared(plaintext: bytes, root: Element) -> bool:
     mime = (root.get("MimeType") or "").lower()
     declared_xml = root.get("Type") in _XML_TYPES or "xml" in mime or not mime
     is_text = declared_xml or mime.startswith("text/") or "json" in mime
-    if not is_text:
+    if not is_text or not plaintext:
         return True
     try:
         text = plaintext.decode("utf-8-sig")
@@ -240,7 +249,7 @@ def decrypt_encrypted_data(xml_bytes: bytes, password: str) -> bytes:
     decryptor = _cbc(cipher, password).decryptor()
     plaintext = _unpad(decryptor.update(ciphertext) + decryptor.finalize(), cipher.block_size)
     if not _looks_declared(plaintext, root):
-        raise XmlEncError(
+        raise WrongPasswordError(
             f"wrong password: the {cipher.name} decryption does not give readable "
             "content (XML-Enc files carry no MAC, so the password cannot be checked otherwise)"
         )

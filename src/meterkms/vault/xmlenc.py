@@ -231,12 +231,13 @@ def _looks_declared(plaintext: bytes, root: Element) -> bool:
     return not declared_xml or text.lstrip().startswith("<")
 
 
-def decrypt_encrypted_data(xml_bytes: bytes, password: str) -> bytes:
+def decrypt_encrypted_data(xml_bytes: bytes, password: str, *, check_content: bool = True) -> bytes:
     """Decrypt a Kamstrup-style ``<EncryptedData>`` document and return the plaintext bytes.
 
     Raises :class:`XmlEncError` for an unsupported algorithm, a damaged document, or a
     plaintext that is not what the document declares (XML, or text for a text ``MimeType``),
-    which without a MAC is how a wrong password shows.
+    which without a MAC is how a wrong password shows. ``check_content=False`` skips that
+    last check for callers that verify the plaintext otherwise (a manifest's SHA-256).
     """
     root = _parse(xml_bytes)
     cipher = _cipher_for(_algorithm_of(root))
@@ -248,7 +249,7 @@ def decrypt_encrypted_data(xml_bytes: bytes, password: str) -> bytes:
         )
     decryptor = _cbc(cipher, password).decryptor()
     plaintext = _unpad(decryptor.update(ciphertext) + decryptor.finalize(), cipher.block_size)
-    if not _looks_declared(plaintext, root):
+    if check_content and not _looks_declared(plaintext, root):
         raise WrongPasswordError(
             f"wrong password: the {cipher.name} decryption does not give readable "
             "content (XML-Enc files carry no MAC, so the password cannot be checked otherwise)"

@@ -61,8 +61,8 @@ def _text(value: object, field: str, *, max_length: int = 254, empty: bool = Tru
     if not isinstance(value, str):
         raise ManifestError(f"{field}: expected text, got {type(value).__name__}")
     if len(value) > max_length or _CONTROL.search(value) or (not empty and not value):
-        raise ManifestError(f"{field}: must be {'' if empty else '1-'}{max_length} characters "
-                            "without control characters")  # fmt: skip
+        limit = f"at most {max_length}" if empty else f"1 to {max_length}"
+        raise ManifestError(f"{field}: must be {limit} characters without control characters")
     return value
 
 

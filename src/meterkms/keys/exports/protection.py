@@ -213,7 +213,8 @@ def protect(
     created = (description.created_at or datetime.now(UTC)).astimezone(UTC)
     placeholder = PayloadInfo(description.payload_name, description.media_type, 0, "0" * 64)
     _manifest(description, protection, created, placeholder, ())  # refuse bad fields early
-    measured = _Measured([bytes(payload)] if isinstance(payload, bytes) else payload)
+    whole = isinstance(payload, bytes | bytearray | memoryview)
+    measured = _Measured([bytes(payload)] if whole else payload)
     tapped = _tap_keys(key_list, checks)
     built: list[Manifest] = []
 

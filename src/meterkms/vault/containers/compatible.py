@@ -98,7 +98,8 @@ def read_compatible_container(archive: StrictZip, sink: BinaryIO, *, password: s
     except XmlEncError as error:
         raise DamagedFileError(f"the manifest was altered or damaged: {error}") from None
     try:
-        sink.write(decrypt_encrypted_data(sealed_payload, password))
+        # The manifest opened, so the password is right; its SHA-256 judges the payload.
+        sink.write(decrypt_encrypted_data(sealed_payload, password, check_content=False))
     except XmlEncError as error:
         raise DamagedFileError(f"the payload was altered or damaged: {error}") from None
     return manifest

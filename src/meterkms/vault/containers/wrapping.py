@@ -111,7 +111,8 @@ def load_recipient_private_key(pem: bytes, passphrase: str | None) -> rsa.RSAPri
             raise SecretRequiredError(
                 "the private key is encrypted; give its passphrase as the password"
             ) from None
-        raise WrongSecretError("the private key is not encrypted; give no password") from None
+        # A password given for an unencrypted key is not needed: ignore it.
+        return load_recipient_private_key(pem, None)
     except ValueError:
         raise WrongSecretError(
             "the private key cannot be loaded: wrong passphrase, or not a PEM private key"

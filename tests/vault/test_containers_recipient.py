@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
@@ -258,3 +259,59 @@ def test_flipped_bits_across_the_whole_file_fail(pair):
 def test_empty_payload_and_no_keys_round_trip(pair):
     opened, contents = unseal(seal(pair, payload=b"", keys=[]), pair.private_pem)
     assert (opened, contents.keys) == (b"", ())
+
+
+HSM_SCRIPT = """
+import json, sys
+import pkcs11
+from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
+job = json.loads(sys.stdin.read())
+token = pkcs11.lib(job["module"]).get_token(token_label="export-test")
+kcvs = []
+with token.open(user_pin="1234", rw=True) as session:
+    file_key = session.create_object({
+        Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.KEY_TYPE: KeyType.AES,
+        Attribute.VALUE: bytes.fromhex(job["file_key"]), Attribute.UNWRAP: True,
+        Attribute.TOKEN: False,
+    })
+    for wrapped in job["wrapped"]:
+        key = file_key.unwrap_key(
+            ObjectClass.SECRET_KEY, KeyType.AES, bytes.fromhex(wrapped),
+            mechanism=Mechanism.AES_KEY_WRAP_PAD,
+            template={Attribute.ENCRYPT: True, Attribute.TOKEN: False},
+        )
+        kcvs.append(key.encrypt(bytes(16), mechanism=Mechanism.AES_ECB)[:3].hex().upper())
+print(json.dumps(kcvs))
+"""
+
+
+@pytest.mark.softhsm
+def test_wrapped_aes_keys_unwrap_inside_softhsm_with_matching_kcvs(pair, tmp_path):
+    """The KWP half of CKM_RSA_AES_KEY_WRAP, done by an HSM (SoftHSM 2.6 has OAEP-SHA1 only)."""
+    module = "/usr/lib/softhsm/libsofthsm2.so"
+    require(shutil.which("softhsm2-util") is not None and os.path.exists(module), "SoftHSM2")
+    pytest.importorskip("pkcs11")
+    (tmp_path / "tokens").mkdir()
+    config = tmp_path / "softhsm2.conf"
+    config.write_text(f"directories.tokendir = {tmp_path / 'tokens'}\nobjectstore.backend = file\n")
+    env = os.environ | {"SOFTHSM2_CONF": str(config)}
+    subprocess.run(
+        ["softhsm2-util", "--init-token", "--free", "--label", "export-test", "--pin", "1234",
+         "--so-pin", "5678"],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    aes_keys = [k for k in KEYS if k.algorithm in (Algorithm.AES128, Algorithm.AES256)]
+    wrapped = json.loads(members(seal(pair, keys=aes_keys))["wrapped-keys.json"])
+    private = serialization.load_pem_private_key(pair.private_pem, password=None)
+    oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+    file_key = private.decrypt(base64.b64decode(wrapped["encrypted_key"]), oaep)
+    job = {
+        "module": module,
+        "file_key": file_key.hex(),
+        "wrapped": [base64.b64decode(e["wrapped_key"]).hex() for e in wrapped["keys"]],
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", HSM_SCRIPT], input=json.dumps(job), env=env,
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    assert json.loads(result.stdout) == [e["kcv"] for e in wrapped["keys"]]

@@ -28,6 +28,7 @@ from meterkms.vault.containers.errors import (
 from meterkms.vault.containers.recipient import (
     MEMBER_NAMES,
     KeyToWrap,
+    key_checks_digest,
     read_recipient_container,
     write_recipient_container,
 )
@@ -168,9 +169,9 @@ def test_round_trip_returns_payload_manifest_and_checked_kcvs(pair):
     opened, contents = unseal(seal(pair, payload), pair.private_pem)
     assert opened == payload
     assert contents.manifest == b'{"m": 1}\n'
-    assert [(c.device, c.slot, c.kcv) for c in contents.keys] == [
-        (k.device, k.slot, key_check_value(k.key, k.algorithm)) for k in KEYS
-    ]
+    rows = [(k.device, k.slot, str(k.algorithm), key_check_value(k.key, k.algorithm)) for k in KEYS]
+    assert contents.key_checks_sha256 == key_checks_digest(rows)
+    assert contents.key_count == len(KEYS)
 
 
 def test_wrapped_keys_unwrap_independently_as_ckm_rsa_aes_key_wrap_blobs(pair):
@@ -258,7 +259,8 @@ def test_flipped_bits_across_the_whole_file_fail(pair):
 
 def test_empty_payload_and_no_keys_round_trip(pair):
     opened, contents = unseal(seal(pair, payload=b"", keys=[]), pair.private_pem)
-    assert (opened, contents.keys) == (b"", ())
+    assert (opened, contents.key_count) == (b"", 0)
+    assert contents.key_checks_sha256 == key_checks_digest([])
 
 
 HSM_SCRIPT = """

@@ -333,3 +333,11 @@ def test_large_payloads_stream_in_bounded_memory(method):
     finally:
         tracemalloc.stop()
     assert peak < 2 * 1024 * 1024, f"{method}: peak {peak} bytes for 8 MiB of payload"
+
+
+@pytest.mark.parametrize("method", list(Protection))
+def test_an_empty_payload_without_keys_round_trips(method):
+    data, _ = protect_bytes(b"", **options(method, keys=()))
+    opened = open_export(data, **secrets(method))
+    assert opened.payload == b""
+    assert (opened.manifest.device_count, opened.manifest.key_count) == (0, 0)

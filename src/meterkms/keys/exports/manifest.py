@@ -30,10 +30,16 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from meterkms.devices.enums import SLOT_ALGORITHMS, KeySlot
 from meterkms.vault.algorithms import Algorithm
+from meterkms.vault.containers.jsonlist import (
+    iter_json_with_list,
+    read_json_with_list,
+    same_bytes,
+)
 
 MANIFEST_VERSION = 1
 KCV_METHOD = (
@@ -160,7 +166,7 @@ class Manifest:
                 raise ManifestError(f"device {check.device!r} lists slot {check.slot} twice")
             seen.add((check.device, check.slot))
 
-    @property
+    @cached_property
     def device_count(self) -> int:
         """Number of distinct devices with at least one key in the export."""
         return len({check.device for check in self.key_checks})
@@ -193,15 +199,8 @@ class Manifest:
             "key_count": self.key_count,
             "key_check_value": KCV_METHOD,
         }
-        yield ("{\n" + "".join(f"  {_dump(k)}: {_dump(v)},\n" for k, v in head.items())).encode()
-        if not self.key_checks:
-            yield b'  "key_check_values": []\n}\n'
-            return
-        yield b'  "key_check_values": [\n'
-        last = len(self.key_checks) - 1
-        for index, check in enumerate(self.key_checks):
-            yield f"    {_dump(check.as_json())}{',' if index < last else ''}\n".encode()
-        yield b"  ]\n}\n"
+        entries = (check.as_json() for check in self.key_checks)
+        return iter_json_with_list(head, "key_check_values", entries)
 
     def to_json(self) -> bytes:
         """The canonical JSON bytes."""
@@ -211,7 +210,7 @@ class Manifest:
     def from_json(cls, data: bytes) -> Manifest:
         """Parse and validate a manifest; refuse anything not in canonical form."""
         manifest = _parse(data)
-        if manifest.to_json() != data:
+        if not same_bytes(manifest.iter_json(), data):
             raise ManifestError("the manifest is not in its canonical form: it was edited")
         return manifest
 
@@ -252,26 +251,24 @@ def _object(value: object, field: str, keys: tuple[str, ...]) -> dict[str, Any]:
     return value
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise ManifestError("a field appears twice")
-    return result
-
-
 def _parse(data: bytes) -> Manifest:
     try:
-        raw = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ManifestError("the manifest is not valid UTF-8 JSON") from None
-    top = _object(raw, "manifest", _TOP_FIELDS)
+        head, entries = read_json_with_list(data, "key_check_values")
+        top = _object(head | {"key_check_values": None}, "manifest", _TOP_FIELDS)
+        return _build(top, entries)
+    except ValueError as error:  # UnicodeDecodeError and JSONDecodeError included
+        if isinstance(error, ManifestError):
+            raise
+        raise ManifestError(
+            f"the manifest is not valid UTF-8 JSON in its layout ({error})"
+        ) from None
+
+
+def _build(top: dict[str, Any], entries: Iterator[dict[str, Any]]) -> Manifest:
     if top["manifest_version"] != MANIFEST_VERSION:
         raise ManifestError(f"manifest_version {top['manifest_version']!r} is not supported")
     exporter = _object(top["exporter"], "exporter", ("name", "email", "organisation"))
     payload = _object(top["payload"], "payload", ("name", "media_type", "size", "sha256"))
-    entries = top["key_check_values"]
-    if not isinstance(entries, list):
-        raise ManifestError("key_check_values: expected a list")
     keys = ("device", "slot", "algorithm", "kcv")
     checks = tuple(KeyCheck(**_object(e, "key_check_values entry", keys)) for e in entries)
     try:

@@ -46,8 +46,12 @@ from meterkms.vault.containers import (
     DamagedFileError,
     KeyToWrap,
     SecretRequiredError,
+    UnsupportedFileError,
+    WrongSecretError,
+    generate_recipient_keypair,
     identify_container,
     key_check_value,
+    key_checks_digest,
 )
 from meterkms.vault.containers.compatible import (
     read_compatible_container,
@@ -57,6 +61,14 @@ from meterkms.vault.containers.password import read_password_container, write_pa
 from meterkms.vault.containers.plain import read_plain_container, write_plain_container
 from meterkms.vault.containers.recipient import read_recipient_container, write_recipient_container
 from meterkms.vault.containers.zipped import zip_date_time
+
+# Callers (export service, CLI) need only this module: errors and key pairs come along.
+__all__ = [
+    "DEFAULT_PROTECTION", "RFC_9106", "Argon2Params", "ContainerError", "DamagedFileError",
+    "DeviceKey", "ExportDescription", "OpenedExport", "Protection", "ProtectionError",
+    "SecretRequiredError", "UnsupportedFileError", "WrongSecretError", "detect_protection",
+    "generate_recipient_keypair", "open_export", "open_export_to", "protect", "protect_bytes",
+]  # fmt: skip
 
 
 class ProtectionError(ContainerError):
@@ -374,7 +386,7 @@ def open_export_to(
             contents = read_recipient_container(
                 archive, measured, private_key_pem=private_key, passphrase=password
             )
-            manifest_bytes, recipient_checks = contents.manifest, contents.keys
+            manifest_bytes, recipient_checks = contents.manifest, contents.key_checks_sha256
     protection = (
         _BY_ALGORITHM[identified.algorithm or ""]
         if kind == ContainerKind.COMPATIBLE
@@ -382,9 +394,10 @@ def open_export_to(
     )
     manifest = _check_manifest(manifest_bytes, protection, measured, payload_name)
     if recipient_checks is not None:
-        listed = [(c.device, c.slot, c.algorithm, c.kcv) for c in manifest.key_checks]
-        wrapped = [(c.device, c.slot, c.algorithm, c.kcv) for c in recipient_checks]
-        if listed != wrapped:
+        listed = key_checks_digest(
+            (c.device, c.slot, c.algorithm, c.kcv) for c in manifest.key_checks
+        )
+        if listed != recipient_checks:
             raise DamagedFileError("the manifest's key check values differ from the wrapped keys")
     return OpenedExport(b"", manifest, protection)
 

@@ -22,7 +22,7 @@ from meterkms.vault.containers.errors import (
 from meterkms.vault.containers.password import HEADER_SIZE, MAGIC, RFC_9106, Argon2Params
 from meterkms.vault.containers.plain import is_plain
 from meterkms.vault.containers.recipient import MEMBER_NAMES as RECIPIENT_MEMBERS
-from meterkms.vault.containers.recipient import KeyToWrap, WrappedKeyCheck
+from meterkms.vault.containers.recipient import KeyToWrap, key_checks_digest
 from meterkms.vault.containers.stream import DEFAULT_CHUNK_SIZE
 from meterkms.vault.containers.wrapping import (
     RecipientKeyPair,
@@ -44,11 +44,11 @@ __all__ = [
     "RecipientKeyPair",
     "SecretRequiredError",
     "UnsupportedFileError",
-    "WrappedKeyCheck",
     "WrongSecretError",
     "generate_recipient_keypair",
     "identify_container",
     "key_check_value",
+    "key_checks_digest",
     "public_key_fingerprint",
 ]
 

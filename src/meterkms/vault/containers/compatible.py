@@ -26,13 +26,13 @@ from meterkms.vault.containers.errors import (
     UnsupportedFileError,
     WrongSecretError,
 )
+from meterkms.vault.containers.stream import as_chunks
 from meterkms.vault.containers.zipped import DateTime, StrictZip, ZipWriter
 from meterkms.vault.xmlenc import (
     SUPPORTED_ALGORITHMS,
     WrongPasswordError,
     XmlEncError,
     decrypt_encrypted_data,
-    encrypt_encrypted_data,
     encrypted_data_algorithm,
     iter_encrypted_data,
 )
@@ -51,7 +51,7 @@ def is_compatible(names: tuple[str, ...]) -> bool:
 def write_compatible_container(
     out: BinaryIO,
     payload: Iterable[bytes],
-    manifest: Callable[[], bytes],
+    manifest: Callable[[], bytes | Iterable[bytes]],
     *,
     password: str,
     algorithm: str,
@@ -68,8 +68,10 @@ def write_compatible_container(
     zipper = ZipWriter(out, date_time=date_time)
     name = f"{uuid.uuid4().hex.upper()}.kem"
     zipper.add(name, iter_encrypted_data(payload, password, algorithm, mime_type=mime))
-    sealed = encrypt_encrypted_data(manifest(), password, algorithm, mime_type="application/json")
-    zipper.add(MANIFEST_NAME, [sealed])
+    sealed = iter_encrypted_data(
+        as_chunks(manifest()), password, algorithm, mime_type="application/json"
+    )
+    zipper.add(MANIFEST_NAME, sealed)
     zipper.close()
 
 

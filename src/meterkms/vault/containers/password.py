@@ -47,6 +47,7 @@ from meterkms.vault.containers.stream import (
     NONCE_PREFIX_SIZE,
     TAG_SIZE,
     SegmentWriter,
+    as_chunks,
     check_chunk_size,
     header_tag,
     header_tag_matches,
@@ -118,7 +119,7 @@ def derive_key(password: str, salt: bytes, params: Argon2Params) -> bytes:
 def write_password_container(
     out: BinaryIO,
     payload: Iterable[bytes],
-    manifest: Callable[[], bytes],
+    manifest: Callable[[], bytes | Iterable[bytes]],
     *,
     password: str,
     params: Argon2Params = RFC_9106,
@@ -139,7 +140,9 @@ def write_password_container(
     writer = SegmentWriter(out.write, key, header=raw, prefix=prefix, chunk_size=chunk_size)
     for chunk in payload:
         writer.write(KIND_PAYLOAD, chunk)
-    writer.write(KIND_MANIFEST, manifest())
+    writer.write(KIND_MANIFEST, b"")
+    for piece in as_chunks(manifest()):
+        writer.write(KIND_MANIFEST, piece)
     writer.close()
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import BinaryIO
 
 from meterkms.vault.containers.errors import ContainerError, UnsupportedFileError
+from meterkms.vault.containers.stream import as_chunks
 from meterkms.vault.containers.zipped import DateTime, StrictZip, ZipWriter
 
 MANIFEST_NAME = "manifest.json"
@@ -27,7 +28,7 @@ def is_plain(names: tuple[str, ...]) -> bool:
 def write_plain_container(
     out: BinaryIO,
     payload: Iterable[bytes],
-    manifest: Callable[[], bytes],
+    manifest: Callable[[], bytes | Iterable[bytes]],
     *,
     payload_name: str,
     date_time: DateTime,
@@ -37,7 +38,7 @@ def write_plain_container(
         raise ContainerError(f"{payload_name!r} is reserved; name the payload differently")
     zipper = ZipWriter(out, date_time=date_time)
     zipper.add(payload_name, payload)
-    zipper.add(MANIFEST_NAME, [manifest()])
+    zipper.add(MANIFEST_NAME, as_chunks(manifest()))
     zipper.close()
 
 

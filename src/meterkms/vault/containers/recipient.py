@@ -43,12 +43,14 @@ from meterkms.vault.containers.errors import (
     UnsupportedFileError,
     WrongSecretError,
 )
+from meterkms.vault.containers.jsonlist import iter_json_with_list, loads, read_json_with_list
 from meterkms.vault.containers.stream import (
     DEFAULT_CHUNK_SIZE,
     KIND_PAYLOAD,
     MAX_CHUNK_SIZE,
     NONCE_PREFIX_SIZE,
     SegmentWriter,
+    as_chunks,
     check_chunk_size,
     read_exact,
     read_segments,
@@ -76,7 +78,7 @@ _STREAM_HEADER = struct.Struct(">8sBBI7s")
 _MAX_JSON = 512 << 20
 _WRAPPED_FIELDS = (
     "wrapped_keys_version", "mechanism", "key_transport", "key_wrap",
-    "recipient_key_sha256", "encrypted_key", "keys",
+    "recipient_key_sha256", "encrypted_key",
 )  # fmt: skip
 _KEY_FIELDS = ("device", "slot", "algorithm", "kcv", "wrapped_key")
 _MAC_FIELDS = ("mac_version", "algorithm", "covers", "mac")
@@ -93,21 +95,26 @@ class KeyToWrap:
 
 
 @dataclass(frozen=True, slots=True)
-class WrappedKeyCheck:
-    """What a recipient file states about one wrapped key, checked by unwrapping it."""
-
-    device: str
-    slot: str
-    algorithm: Algorithm
-    kcv: str
-
-
-@dataclass(frozen=True, slots=True)
 class RecipientContents:
     """What reading a recipient file returns besides the payload."""
 
     manifest: bytes
-    keys: tuple[WrappedKeyCheck, ...]
+    #: :func:`key_checks_digest` of the unwrapped and checked keys, in file order (a digest,
+    #: not a list, so a million keys do not sit in memory twice).
+    key_checks_sha256: bytes
+    key_count: int
+
+
+def key_checks_digest(rows: Iterable[tuple[str, str, str, str]]) -> bytes:
+    """SHA-256 over (device, slot, algorithm, KCV) rows, one JSON array per line."""
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update(_row(row))
+    return digest.digest()
+
+
+def _row(row: tuple[str, str, str, str]) -> bytes:
+    return json.dumps([str(value) for value in row]).encode() + b"\n"
 
 
 def _subkey(key: bytes, purpose: str) -> bytes:
@@ -115,16 +122,15 @@ def _subkey(key: bytes, purpose: str) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(key)
 
 
-def _mac(key: bytes, wrapped_keys: bytes, manifest: bytes) -> str:
+def _mac(key: bytes, wrapped_keys_sha256: bytes, manifest_sha256: bytes) -> str:
     message = b"".join(
-        name.encode() + b"\0" + hashlib.sha256(content).digest()
-        for name, content in ((WRAPPED_KEYS_NAME, wrapped_keys), (MANIFEST_NAME, manifest))
+        name.encode() + b"\0" + digest
+        for name, digest in (
+            (WRAPPED_KEYS_NAME, wrapped_keys_sha256),
+            (MANIFEST_NAME, manifest_sha256),
+        )
     )
     return hmac.new(_subkey(key, "mac"), message, hashlib.sha256).hexdigest()
-
-
-def _dump(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
 
 def _wrapped_keys_json(
@@ -138,26 +144,23 @@ def _wrapped_keys_json(
         "recipient_key_sha256": fingerprint,
         "encrypted_key": base64.b64encode(encrypted_key).decode(),
     }
-    yield ("{\n" + "".join(f"  {_dump(k)}: {_dump(v)},\n" for k, v in head.items())).encode()
-    yield b'  "keys": ['
-    separator = "\n"
-    for item in keys:
-        entry = {
+    entries = (
+        {
             "device": item.device,
             "slot": str(item.slot),
             "algorithm": str(item.algorithm),
             "kcv": key_check_value(item.key, item.algorithm),
             "wrapped_key": base64.b64encode(kwp_wrap(ephemeral, item.key)).decode(),
         }
-        yield f"{separator}    {_dump(entry)}".encode()
-        separator = ",\n"
-    yield b"\n  ]\n}\n" if separator == ",\n" else b"]\n}\n"
+        for item in keys
+    )
+    return iter_json_with_list(head, "keys", entries)
 
 
-def _hashing(chunks: Iterable[bytes], sink: list[bytes]) -> Iterator[bytes]:
-    """Pass chunks through and keep them (for the two small JSON members only)."""
+def _hashing(chunks: Iterable[bytes], digest: Any) -> Iterator[bytes]:
+    """Pass chunks through while feeding them to ``digest``."""
     for chunk in chunks:
-        sink.append(chunk)
+        digest.update(chunk)
         yield chunk
 
 
@@ -165,7 +168,7 @@ def write_recipient_container(
     out: BinaryIO,
     payload: Iterable[bytes],
     keys: Iterable[KeyToWrap],
-    manifest: Callable[[], bytes],
+    manifest: Callable[[], bytes | Iterable[bytes]],
     *,
     public_key_pem: bytes,
     date_time: DateTime,
@@ -178,19 +181,18 @@ def write_recipient_container(
     header = _STREAM_HEADER.pack(STREAM_MAGIC, 1, 1, check_chunk_size(chunk_size), prefix)
     zipper = ZipWriter(out, date_time=date_time)
     zipper.add(PAYLOAD_NAME, _sealed_payload(payload, _subkey(ephemeral, "payload"), header))
-    wrapped: list[bytes] = []
+    wrapped, manifest_digest = hashlib.sha256(), hashlib.sha256()
     fingerprint = public_key_fingerprint(public_key_pem)
     zipper.add(
         WRAPPED_KEYS_NAME,
         _hashing(_wrapped_keys_json(keys, ephemeral, encrypted_key, fingerprint), wrapped),
     )
-    manifest_bytes = manifest()
-    zipper.add(MANIFEST_NAME, [manifest_bytes])
+    zipper.add(MANIFEST_NAME, _hashing(as_chunks(manifest()), manifest_digest))
     mac = {
         "mac_version": 1,
         "algorithm": "HMAC-SHA256, key HKDF-SHA256(file key, info 'meterkms recipient v1 mac')",
         "covers": [WRAPPED_KEYS_NAME, MANIFEST_NAME],
-        "mac": _mac(ephemeral, b"".join(wrapped), manifest_bytes),
+        "mac": _mac(ephemeral, wrapped.digest(), manifest_digest.digest()),
     }
     zipper.add(MAC_NAME, [(json.dumps(mac, indent=2) + "\n").encode()])
     zipper.close()
@@ -211,14 +213,8 @@ def _sealed_payload(payload: Iterable[bytes], key: bytes, header: bytes) -> Iter
 
 
 def _strict_json(data: bytes, what: str, fields: tuple[str, ...]) -> dict[str, Any]:
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        result = dict(pairs)
-        if len(result) != len(pairs):
-            raise ValueError("duplicate field")
-        return result
-
     try:
-        value = json.loads(data.decode("utf-8"), object_pairs_hook=no_duplicates)
+        value = loads(data.decode("utf-8"))
     except ValueError:
         raise DamagedFileError(f"{what} is not readable JSON: the file was altered") from None
     if not isinstance(value, dict) or tuple(value) != fields:
@@ -226,11 +222,30 @@ def _strict_json(data: bytes, what: str, fields: tuple[str, ...]) -> dict[str, A
     return value
 
 
+def _wrapped_head(data: bytes) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+    """The fields of wrapped-keys.json and an iterator over its key entries."""
+    try:
+        head, entries = read_json_with_list(data, "keys")
+    except ValueError:
+        raise DamagedFileError("the wrapped keys are not readable: the file was altered") from None
+    if tuple(head) != _WRAPPED_FIELDS:
+        raise DamagedFileError("the wrapped keys do not have the expected fields: altered")
+    return head, entries
+
+
 def _b64(text: object, what: str) -> bytes:
     try:
         return base64.b64decode(str(text), validate=True)
     except (binascii.Error, ValueError):
         raise DamagedFileError(f"{what} is not valid base64: the file was altered") from None
+
+
+def _checked(entries: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The entries, with a layout error in the middle reported as damage."""
+    try:
+        yield from entries
+    except ValueError:
+        raise DamagedFileError("a wrapped key entry is not readable: altered") from None
 
 
 class _ChunkReader:
@@ -250,13 +265,11 @@ class _ChunkReader:
         return result
 
 
-def _unwrap_all(keys: object, ephemeral: bytes) -> tuple[WrappedKeyCheck, ...]:
+def _unwrap_all(entries: Iterator[dict[str, Any]], ephemeral: bytes) -> tuple[bytes, int]:
     """Unwrap every key and check its length and KCV; the keys themselves are dropped."""
-    if not isinstance(keys, list):
-        raise DamagedFileError("the wrapped keys are not a list: the file was altered")
-    checks = []
-    for entry in keys:
-        if not isinstance(entry, dict) or tuple(entry) != _KEY_FIELDS:
+    digest, count = hashlib.sha256(), 0
+    for entry in _checked(entries):
+        if tuple(entry) != _KEY_FIELDS:
             raise DamagedFileError("a wrapped key entry was altered")
         where = f"device {entry['device']!r}, slot {entry['slot']!r}"
         try:
@@ -271,10 +284,9 @@ def _unwrap_all(keys: object, ephemeral: bytes) -> tuple[WrappedKeyCheck, ...]:
             or key_check_value(key, algorithm) != entry["kcv"]
         ):
             raise DamagedFileError(f"{where}: the unwrapped key does not match its KCV")
-        checks.append(
-            WrappedKeyCheck(str(entry["device"]), str(entry["slot"]), algorithm, entry["kcv"])
-        )
-    return tuple(checks)
+        digest.update(_row((entry["device"], entry["slot"], entry["algorithm"], entry["kcv"])))
+        count += 1
+    return digest.digest(), count
 
 
 def read_recipient_container(
@@ -289,7 +301,7 @@ def read_recipient_container(
     if archive.names != MEMBER_NAMES:
         raise UnsupportedFileError("not a recipient-bound export (unexpected ZIP members)")
     wrapped_bytes = archive.read(WRAPPED_KEYS_NAME, limit=_MAX_JSON)
-    wrapped = _strict_json(wrapped_bytes, "the wrapped keys", _WRAPPED_FIELDS)
+    wrapped, entries = _wrapped_head(wrapped_bytes)
     if wrapped["wrapped_keys_version"] != 1:
         raise UnsupportedFileError("this recipient file version is not supported (only 1)")
     private = load_recipient_private_key(private_key_pem, passphrase)
@@ -302,9 +314,12 @@ def read_recipient_container(
     ephemeral = decrypt_ephemeral_key(private, _b64(wrapped["encrypted_key"], "the file key"))
     manifest = archive.read(MANIFEST_NAME, limit=_MAX_JSON)
     mac = _strict_json(archive.read(MAC_NAME, limit=1 << 16), "the MAC", _MAC_FIELDS)
-    if not hmac.compare_digest(str(mac["mac"]), _mac(ephemeral, wrapped_bytes, manifest)):
+    expected = _mac(
+        ephemeral, hashlib.sha256(wrapped_bytes).digest(), hashlib.sha256(manifest).digest()
+    )
+    if not hmac.compare_digest(str(mac["mac"]), expected):
         raise DamagedFileError("the manifest or the wrapped keys were altered (MAC mismatch)")
-    checks = _unwrap_all(wrapped["keys"], ephemeral)
+    checks_sha256, count = _unwrap_all(entries, ephemeral)
     reader = _ChunkReader(archive.chunks(PAYLOAD_NAME))
     header = read_exact(reader.read, _STREAM_HEADER.size)
     if len(header) < _STREAM_HEADER.size:
@@ -318,4 +333,4 @@ def read_recipient_container(
         if kind != KIND_PAYLOAD:
             raise DamagedFileError("the encrypted payload was altered")
         sink.write(plaintext)
-    return RecipientContents(manifest, checks)
+    return RecipientContents(manifest, checks_sha256, count)

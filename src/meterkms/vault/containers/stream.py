@@ -17,7 +17,7 @@ from a damaged file before touching any segment.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -33,6 +33,11 @@ DEFAULT_CHUNK_SIZE = 1 << 20
 MAX_CHUNK_SIZE = 16 << 20
 _HEADER_TAG_COUNTER = 0xFFFFFFFF
 _SEGMENT = struct.Struct(">BI")
+
+
+def as_chunks(data: bytes | Iterable[bytes]) -> Iterable[bytes]:
+    """``data`` as an iterable of byte chunks (bytes themselves iterate as integers)."""
+    return [bytes(data)] if isinstance(data, bytes | bytearray | memoryview) else data
 
 
 def _nonce(prefix: bytes, counter: int, kind: int) -> bytes:

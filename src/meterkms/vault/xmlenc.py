@@ -137,6 +137,7 @@ def iter_encrypted_data(
     tail = b"</CipherValue></CipherData></EncryptedData>"
 
     def generate() -> Iterator[bytes]:
+        """The document in pieces; base64 is cut at multiples of 3 bytes."""
         yield head
         pending = b""
         for chunk in chunks:

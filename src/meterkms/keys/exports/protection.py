@@ -230,7 +230,8 @@ def protect(
     tapped = _tap_keys(key_list, checks)
     built: list[Manifest] = []
 
-    def manifest() -> bytes:
+    def manifest() -> Iterator[bytes]:
+        """Build the manifest once payload and keys are consumed (called by the container)."""
         if protection != Protection.RECIPIENT:
             collections.deque(tapped, maxlen=0)  # only the KCVs: these keys are not wrapped
         info = PayloadInfo(
@@ -240,7 +241,7 @@ def protect(
             measured.sha256.hexdigest(),
         )
         built.append(_manifest(description, protection, created, info, checks))
-        return built[0].to_json()
+        return built[0].iter_json()
 
     _write(out, protection, measured, tapped, manifest, description, created, password,
            recipient_public_key, argon2, chunk_size)  # fmt: skip
@@ -278,7 +279,7 @@ def _write(
     protection: Protection,
     payload: Iterable[bytes],
     keys: Iterator[KeyToWrap],
-    manifest: Callable[[], bytes],
+    manifest: Callable[[], Iterable[bytes]],
     description: ExportDescription,
     created: datetime,
     password: str | None,

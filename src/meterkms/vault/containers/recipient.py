@@ -256,6 +256,7 @@ class _ChunkReader:
         self._buffer = b""
 
     def read(self, size: int) -> bytes:
+        """Up to ``size`` bytes; fewer only at the end."""
         while len(self._buffer) < size:
             block = next(self._chunks, b"")
             if not block:

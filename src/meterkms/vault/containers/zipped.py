@@ -135,6 +135,7 @@ class _DigestSink:
         self.hash = hashlib.sha256()
 
     def write(self, data: bytes) -> int:
+        """Hash ``data`` and report it as written."""
         self.hash.update(data)
         return len(data)
 

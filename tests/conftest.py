@@ -57,6 +57,42 @@ from tests.support.clients import HttpsClient  # noqa: E402
 pytest_plugins = ["tests.support.personas"]
 
 
+def _flush_past_the_audit_triggers() -> None:
+    """Let transactional tests on SQLite empty the audit table between tests.
+
+    The append-only triggers refuse DELETE; PostgreSQL's flush uses TRUNCATE, which they do
+    not see, but SQLite's flush deletes row by row. Test-only: drop the triggers for the
+    flush and create them again right after.
+    """
+    import importlib
+
+    from django.db.backends.sqlite3.operations import DatabaseOperations
+
+    from meterkms.audit.models import AuditEvent
+
+    migration = importlib.import_module("meterkms.audit.migrations.0002_append_only")
+    table = AuditEvent._meta.db_table
+    columns = [field.column for field in AuditEvent._meta.concrete_fields]
+    original = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):  # type: ignore[no-untyped-def]
+        statements = original(
+            self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+        )
+        if table not in tables:
+            return statements
+        drop = [
+            f"DROP TRIGGER IF EXISTS {name};"
+            for name in ("audit_event_no_delete", "audit_event_no_update")
+        ]
+        return drop + statements + migration._sqlite_up(columns)
+
+    DatabaseOperations.sql_flush = sql_flush
+
+
+_flush_past_the_audit_triggers()
+
+
 def _checkout_suffix() -> str:
     return hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]
 
@@ -65,6 +101,9 @@ def _checkout_suffix() -> str:
 def django_db_modify_db_settings() -> None:
     """One test database per checkout (and per xdist worker), so suites never collide."""
     database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        # A file, not memory: concurrency tests open several connections and processes.
+        database.setdefault("TEST", {})["NAME"] = os.path.join(_DATA_DIR, "test.sqlite3")
     if database["ENGINE"].endswith("postgresql"):
         worker = os.environ.get("PYTEST_XDIST_WORKER", "")
         database.setdefault("TEST", {})["NAME"] = (

@@ -19,13 +19,16 @@ from meterkms.devices.importing.service import (
     start_import,
 )
 from meterkms.devices.models import DeviceType
+from tests.support.leaks import remember
 
 HEADER = "serial;device_type;dev_eui;join_eui;app_key\n"
 
 
 def random_key() -> str:
-    """A random AES-128 key as upper-case hex (never a weak one in practice)."""
-    return os.urandom(16).hex().upper()
+    """A random AES-128 key as upper-case hex, registered as one that must never leak."""
+    key = os.urandom(16)
+    remember([key])
+    return key.hex().upper()
 
 
 def lora_csv(rows: int, *, prefix: str = "SN", start: int = 0) -> tuple[str, dict[str, str]]:

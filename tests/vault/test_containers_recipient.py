@@ -132,7 +132,7 @@ def test_key_check_value_equals_an_independent_ecb_of_a_zero_block(data, algorit
 
 
 def test_key_check_value_refuses_a_key_of_the_wrong_length():
-    with pytest.raises(ContainerError, match="AES128 key cannot be 15 bytes"):
+    with pytest.raises(ContainerError, match="AES128 keys are 16 bytes long, not 15"):
         key_check_value(bytes(15), Algorithm.AES128)
 
 

@@ -14,23 +14,23 @@ import os
 from dataclasses import dataclass, field
 
 from cryptography import x509
-from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.keywrap import (
     InvalidUnwrap,
     aes_key_unwrap_with_padding,
     aes_key_wrap_with_padding,
 )
 
-from meterkms.vault.algorithms import BLOCK_SIZES, KEY_LENGTHS, Algorithm
+from meterkms.vault.algorithms import Algorithm
 from meterkms.vault.containers.errors import (
     ContainerError,
     DamagedFileError,
     SecretRequiredError,
     WrongSecretError,
 )
+from meterkms.vault.errors import KeyMaterialError
+from meterkms.vault.kcv import key_check_value_hex
 
 MIN_RSA_BITS = 2048
 DEFAULT_RSA_BITS = 3072
@@ -158,20 +158,8 @@ def kwp_unwrap(kek: bytes, wrapped: bytes) -> bytes | None:
 
 
 def key_check_value(key: bytes, algorithm: Algorithm | str) -> str:
-    """Key check value: first 3 bytes of the key encrypting one zero block, upper-case hex.
-
-    AES encrypts 16 zero bytes, DES and 3DES 8 (DES as 3DES with K1 = K2 = K3).
-    """
-    algorithm = Algorithm(algorithm)
-    if len(key) not in KEY_LENGTHS[algorithm]:
-        raise ContainerError(f"a {algorithm} key cannot be {len(key)} bytes long")
-    block = bytes(BLOCK_SIZES[algorithm])
-    if algorithm in (Algorithm.DES, Algorithm.TDES):
-        # DES = 3DES with K1 = K2 = K3, 2-key 3DES = K1 K2 K1: the same results, spelt as
-        # 24-byte keys because the library deprecates the short forms.
-        cipher: algorithms.AES | TripleDES = TripleDES((key * 3)[:24])
-    else:
-        cipher = algorithms.AES(key)
-    # ECB of one zero block is the definition of a KCV, not a way of encrypting data.
-    encryptor = Cipher(cipher, modes.ECB()).encryptor()  # noqa: S305
-    return (encryptor.update(block) + encryptor.finalize())[:3].hex().upper()
+    """Key check value (the vault's standard one), as a container error when it cannot be made."""
+    try:
+        return key_check_value_hex(key, Algorithm(algorithm))
+    except (KeyMaterialError, ValueError) as exc:
+        raise ContainerError(str(exc)) from None

@@ -148,11 +148,12 @@ def _register(
     actor: Any, source: Source, options: ImportOptions, spool_name: str, key: bytes, password: str
 ) -> ImportRun:
     run = start_import(actor=actor, source=source, options=options)
+    # Sealing reserves vault capacity, which commits on its own: before the transaction.
+    run.spool_name = spool_name
+    run.spool_key_sealed = tasks.seal_secret(run, "spool", key)
+    if password:
+        run.password_sealed = tasks.seal_secret(run, "password", password.encode())
     with transaction.atomic():
-        run.spool_name = spool_name
-        run.spool_key_sealed = tasks.seal_secret(run, "spool", key)
-        if password:
-            run.password_sealed = tasks.seal_secret(run, "password", password.encode())
         run.save(update_fields=["spool_name", "spool_key_sealed", "password_sealed"])
         tasks.enqueue(tasks.check_import, run)
     return run

@@ -30,6 +30,7 @@ from meterkms.devices.importers.columns import (
     safe_name,
     squash,
 )
+from meterkms.devices.importers.delimited import BATCH_ROWS
 from meterkms.devices.importers.fastpath import fast_batch
 from meterkms.devices.importers.fields import FieldError
 from meterkms.devices.importers.jsonstream import JsonValues
@@ -226,7 +227,7 @@ class _FlatRows:
 
     def add(self, line: int, plan: list[Planned], row: list[object]) -> list[ParsedItem]:
         """Queue one object's values; returns items of a batch completed before it."""
-        out = self.flush() if plan is not self.plan or len(self.rows) >= _CHUNK else []
+        out = self.flush() if plan is not self.plan or len(self.rows) >= BATCH_ROWS else []
         self.plan = plan
         self.lines.append(line)
         self.rows.append(row)

@@ -4,7 +4,7 @@ from meterkms.devices.enums import KeySlot
 from meterkms.devices.importers import ImportLimits, parse_csv, parse_tts_csv
 from meterkms.devices.importers.delimited import sniff_delimiter
 from meterkms.vault.algorithms import Algorithm
-from tests.devices.importers.helpers import errors, fatal, random_key, records, run, warnings
+from tests.devices.importers.parsing import errors, fatal, random_key, records, run, warnings
 
 KEY1, KEY2, KEY3 = random_key(), random_key(), random_key()
 

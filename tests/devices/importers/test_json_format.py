@@ -3,7 +3,7 @@ import json
 from meterkms.devices.enums import KeySlot
 from meterkms.devices.importers import ImportLimits, parse_json, parse_tts_json
 from meterkms.vault.algorithms import Algorithm
-from tests.devices.importers.helpers import errors, fatal, random_key, records, run, warnings
+from tests.devices.importers.parsing import errors, fatal, random_key, records, run, warnings
 
 KEY1, KEY2 = random_key(), random_key()
 

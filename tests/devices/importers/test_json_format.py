@@ -90,3 +90,22 @@ def test_tts_json_with_wrapped_keys_says_so():
     }
     problems = errors(run(parse_tts_json, json.dumps(device)))
     assert any("wrapped" in p.message for p in problems)
+
+
+def test_objects_with_a_slot_field_merge_like_csv_rows():
+    lines = [
+        {"serial": "L1", "dev_eui": "70B3D57ED0000001", "slot": "AppKey", "key": KEY1},
+        {"serial": "L1", "dev_eui": "70B3D57ED0000001", "slot": "NwkKey", "key": KEY2},
+        {"serial": "L2", "slot": "AppKey", "key": KEY1},
+    ]
+    data = "\n".join(json.dumps(line) for line in lines)
+    first, second = records(run(parse_json, data))
+    assert set(first.keys) == {KeySlot.LORAWAN_APPKEY, KeySlot.LORAWAN_NWKKEY}
+    assert second.serial == "L2"
+
+
+def test_many_flat_objects_go_through_in_batches_with_the_right_lines():
+    data = "\n".join(json.dumps({"serial": f"S{i}", "oms_key": KEY1}) for i in range(1000))
+    found = records(run(parse_json, data))
+    assert [r.line for r in found] == list(range(1, 1001))
+    assert len({r.serial for r in found}) == 1000

@@ -11,6 +11,7 @@ HEADERS = [
     ["serial", "manufacturer", "meter_address", "medium", "key"],
     ["serial", "device_type", "dev_eui", "join_eui", "lorawan_version", "app_key", "app_key_kcv"],
     ["serial", "labels", "version", "oms_key", "mbus_key", "radio_address"],
+    ["manufacturer", "key"],  # JSON objects may come without a serial
 ]
 
 # Cells that are valid for some column, invalid for others, or need stripping.

@@ -99,7 +99,9 @@ def _eligible(assembler: RecordAssembler, plan: Sequence[Planned]) -> bool:
 def _required_names(assembler: RecordAssembler, plan: Sequence[Planned]) -> set[str]:
     names = {spec.name for _, spec, _ in plan}
     serial_name = "serial" if "serial" in names else assembler.serial_fallback
-    required = {serial_name} if serial_name else set()
+    if serial_name not in names:
+        raise _Fallback  # no serial at all (a JSON object can lack one): the row path says so
+    required = {serial_name}
     for need in assembler.required:
         if isinstance(need, KeySlot):
             column = next(

@@ -85,7 +85,7 @@ def _both_paths(profile, header, rows, seen_before):
     return fast_items, slow_items, fast, slow
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     header=st.sampled_from(HEADERS),
     data=st.data(),
@@ -110,3 +110,11 @@ def test_clean_batches_take_the_fast_path():
     fast_items, slow_items, _, _ = _both_paths(GENERIC, header, rows, {})
     assert fast_items is not None
     assert fast_items == slow_items
+
+
+def test_a_cell_with_a_line_break_never_passes_as_two_cells():
+    header = HEADERS[0]
+    rows = [["x\ny", "AMT", "12345678", "07", "00" * 8]]
+    fast_items, slow_items, _, _ = _both_paths(GENERIC, header, rows, {})
+    assert fast_items is None
+    assert slow_items[0].field == "serial"

@@ -51,6 +51,9 @@ class _Fallback(Exception):
 
 def _by_pattern(cells: list[str], pattern: str, upper: bool, required: bool) -> list[object]:
     joined = "\n".join(cells)
+    # A cell with its own line break (a quoted CSV field) would pass as two cells.
+    if joined.count("\n") != len(cells) - 1:
+        raise _Fallback
     if not _column_pattern(pattern, required).fullmatch(joined):
         raise _Fallback
     values: list[object] = joined.upper().split("\n") if upper else list(cells)

@@ -115,3 +115,12 @@ def test_objects_without_a_serial_are_errors_and_empty_objects_are_blank_rows():
     items = run(parse_json, json.dumps([{}, {"manufacturer": "AMT"}, {"serial": "A1"}]))
     assert [(e.line, e.message) for e in errors(items)] == [(1, "the serial number is missing")]
     assert [r.serial for r in records(items)] == ["A1"]
+
+
+def test_tts_json_accepts_app_eui_for_the_join_eui():
+    device = {
+        "ids": {"dev_eui": "70B3D57ED0000001", "app_eui": "70B3D57ED0000000"},
+        "root_keys": {"app_key": {"key": KEY1}},
+    }
+    [record] = records(run(parse_tts_json, json.dumps(device)))
+    assert record.join_eui == "70B3D57ED0000000"

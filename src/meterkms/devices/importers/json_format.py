@@ -175,6 +175,7 @@ def _tts_cells(obj: dict[str, object]) -> tuple[_Cells, list[RecordError]]:
 _TTS_PATHS: tuple[tuple[tuple[str, ...], ColumnSpec], ...] = (
     (("ids", "dev_eui"), SPECS["dev_eui"]),
     (("ids", "join_eui"), SPECS["join_eui"]),
+    (("ids", "app_eui"), SPECS["join_eui"]),  # the name before LoRaWAN 1.0.4
     (("lorawan_version",), SPECS["lorawan_version"]),
     (("root_keys", "app_key", "key"), SPECS["app_key"]),
     (("root_keys", "nwk_key", "key"), SPECS["nwk_key"]),

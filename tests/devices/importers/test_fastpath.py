@@ -102,6 +102,7 @@ def test_fast_path_yields_exactly_what_the_row_path_yields(header, data, seen_be
     assert fast_items == slow_items
     assert fast.seen == slow.seen
     assert fast.rows == slow.rows
+    assert fast._last_serial == slow._last_serial
 
 
 def test_clean_batches_take_the_fast_path():

@@ -124,3 +124,18 @@ def test_tts_json_accepts_app_eui_for_the_join_eui():
     }
     [record] = records(run(parse_tts_json, json.dumps(device)))
     assert record.join_eui == "70B3D57ED0000000"
+
+
+def test_slot_objects_around_a_run_of_flat_objects_keep_duplicates_visible():
+    lines = [
+        {"serial": "A", "slot": "AppKey", "key": KEY1},
+        {"serial": "B", "app_key": KEY1},
+        {"serial": "A", "slot": "NwkKey", "key": KEY2},
+    ]
+    items = run(parse_json, "\n".join(json.dumps(line) for line in lines))
+    assert [r.serial for r in records(items)] == ["A", "B"]
+    [problem] = errors(items)
+    assert (problem.line, problem.message) == (
+        3,
+        "duplicate serial number: it is already on line 1",
+    )

@@ -156,14 +156,7 @@ def fast_batch(
 ) -> list[ParsedItem] | None:
     """The records of a clean batch, or None when the batch must take the row path."""
     n = len(rows)
-    seen = assembler.seen
-    if (
-        not n
-        or seen is None
-        or assembler.rows + n > assembler.limits.max_rows
-        or not _eligible(assembler, plan)
-        or min(map(len, rows)) != width
-    ):
+    if not n or not _eligible(assembler, plan) or min(map(len, rows)) != width:
         return None
     try:
         required = _required_names(assembler, plan)
@@ -176,11 +169,8 @@ def fast_batch(
     except _Fallback:
         return None
     serials = columns["serial"] if "serial" in columns else columns[assembler.serial_fallback or ""]
-    unique = set(serials)
-    if len(unique) != n or not seen.keys().isdisjoint(unique):
+    if not assembler.take_batch(serials, lines):  # type: ignore[arg-type]
         return None
-    seen.update(zip(serials, lines, strict=True))  # type: ignore[arg-type]
-    assembler.rows += n
     attributes = [columns.get(name) or repeat(None) for name in DEVICE_ATTRIBUTES]
     labels = columns.get("labels")
     attributes[-1] = [value or () for value in labels] if labels is not None else repeat(())

@@ -119,13 +119,34 @@ def _openpyxl_read(data: bytes) -> int:
     return count
 
 
+def _cells(row: ExportRow) -> list[object]:
+    """The same 17 cells the CSV and XLSX writers write, without any checks."""
+    return [
+        row.serial,
+        row.device_type,
+        row.manufacturer,
+        row.meter_address,
+        row.version,
+        row.medium,
+        row.radio_address,
+        row.dev_eui,
+        row.join_eui,
+        row.dev_addr,
+        row.lorawan_version,
+        "",
+        row.slot,
+        row.algorithm,
+        row.key.hex(),
+        row.check_value,
+        row.key_version,
+    ]
+
+
 def _raw_csv_write(rows: list[ExportRow]) -> None:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
+    writer = csv.writer(buffer, delimiter=";", quoting=csv.QUOTE_ALL)
     for row in rows:
-        writer.writerow(
-            [row.serial, row.manufacturer, row.meter_address, row.key.hex(), row.check_value]
-        )
+        writer.writerow(_cells(row))
     buffer.getvalue().encode()
 
 
@@ -135,10 +156,21 @@ def _raw_xlsx_write(rows: list[ExportRow]) -> None:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet()
     for row in rows:
-        sheet.append(
-            [row.serial, row.manufacturer, row.meter_address, row.key.hex(), row.check_value]
-        )
+        sheet.append(_cells(row))
     workbook.save(io.BytesIO())
+
+
+def _raw_json_write(rows: list[ExportRow]) -> None:
+    objects = [
+        {
+            "serial": row.serial,
+            "manufacturer": row.manufacturer,
+            "meter_address": row.meter_address,
+            "keys": [{"slot": row.slot, "key": row.key.hex(), "kcv": row.check_value}],
+        }
+        for row in rows
+    ]
+    json.dumps(objects).encode()
 
 
 def _write_figures(n: int) -> list[Figure]:
@@ -146,9 +178,7 @@ def _write_figures(n: int) -> list[Figure]:
     written = _best(lambda: write_csv(rows, io.BytesIO()))
     raw = _best(lambda: _raw_csv_write(rows))
     json_written = _best(lambda: write_json(rows, io.BytesIO()), 1)
-    json_raw = _best(
-        lambda: json.dumps([{"serial": r.serial, "key": r.key.hex()} for r in rows]), 1
-    )
+    json_raw = _best(lambda: _raw_json_write(rows), 1)
     small = rows[: max(1, n // 5)]
     xlsx_written = _best(lambda: write_xlsx(small, io.BytesIO()), 1)
     xlsx_raw = _best(lambda: _raw_xlsx_write(small), 1)
@@ -158,17 +188,23 @@ def _write_figures(n: int) -> list[Figure]:
             _rate(n, written),
             "rows/s",
             _rate(n, raw),
-            "csv.writer, 5 columns",
+            "csv.writer, same 17 columns",
             f">= {CSV_WRITE_GOAL:,} rows/s",
             _rate(n, written) >= CSV_WRITE_GOAL,
         ),
-        Figure("JSON write", _rate(n, json_written), "rows/s", _rate(n, json_raw), "json.dumps"),
+        Figure(
+            "JSON write",
+            _rate(n, json_written),
+            "rows/s",
+            _rate(n, json_raw),
+            "json.dumps, smaller objects",
+        ),
         Figure(
             "XLSX write",
             _rate(len(small), xlsx_written),
             "rows/s",
             _rate(len(small), xlsx_raw),
-            "openpyxl write-only",
+            "openpyxl write-only, same cells",
         ),
     ]
 

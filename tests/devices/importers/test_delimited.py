@@ -4,7 +4,7 @@ from meterkms.devices.enums import KeySlot
 from meterkms.devices.importers import ImportLimits, parse_csv, parse_tts_csv
 from meterkms.devices.importers.delimited import sniff_delimiter
 from meterkms.vault.algorithms import Algorithm
-from tests.devices.importers.helpers import errors, fatal, random_key, records, run, warnings
+from tests.devices.importers.parsing import errors, fatal, random_key, records, run, warnings
 
 KEY1, KEY2, KEY3 = random_key(), random_key(), random_key()
 
@@ -232,3 +232,15 @@ def test_tts_csv_takes_dev_eui_as_serial_and_requires_its_columns():
 def test_tts_csv_without_its_required_columns_stops():
     [problem] = fatal(run(parse_tts_csv, _csv("dev_eui;app_key", f"70B3D57ED0000001;{KEY1}")))
     assert "join_eui" in problem.message
+
+
+def test_too_many_header_columns_stop_at_the_header():
+    header = ";".join(["serial"] + [f"c{i}" for i in range(10)])
+    [stop] = fatal(run(parse_csv, _csv(header, "A1"), limits=ImportLimits(max_columns=5)))
+    assert stop.line == 1
+
+
+def test_large_clean_file_keeps_every_row_in_order():
+    data = _csv("serial;key", *(f"S{i:05d};{KEY1}" for i in range(3000)))
+    found = records(run(parse_csv, data))
+    assert [r.line for r in found] == list(range(2, 3002))

@@ -3,7 +3,7 @@ import io
 import pytest
 
 from meterkms.devices.importers import parse, sniff_format
-from tests.devices.importers.helpers import random_key
+from tests.devices.importers.parsing import random_key
 from tests.devices.importers.test_fuzz import SAMPLES
 
 KEY = random_key()

@@ -11,6 +11,7 @@ HEADERS = [
     ["serial", "manufacturer", "meter_address", "medium", "key"],
     ["serial", "device_type", "dev_eui", "join_eui", "lorawan_version", "app_key", "app_key_kcv"],
     ["serial", "labels", "version", "oms_key", "mbus_key", "radio_address"],
+    ["manufacturer", "key"],  # JSON objects may come without a serial
 ]
 
 # Cells that are valid for some column, invalid for others, or need stripping.
@@ -84,7 +85,7 @@ def _both_paths(profile, header, rows, seen_before):
     return fast_items, slow_items, fast, slow
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     header=st.sampled_from(HEADERS),
     data=st.data(),
@@ -101,6 +102,7 @@ def test_fast_path_yields_exactly_what_the_row_path_yields(header, data, seen_be
     assert fast_items == slow_items
     assert fast.seen == slow.seen
     assert fast.rows == slow.rows
+    assert fast._last_serial == slow._last_serial
 
 
 def test_clean_batches_take_the_fast_path():
@@ -109,3 +111,11 @@ def test_clean_batches_take_the_fast_path():
     fast_items, slow_items, _, _ = _both_paths(GENERIC, header, rows, {})
     assert fast_items is not None
     assert fast_items == slow_items
+
+
+def test_a_cell_with_a_line_break_never_passes_as_two_cells():
+    header = HEADERS[0]
+    rows = [["x\ny", "AMT", "12345678", "07", "00" * 8]]
+    fast_items, slow_items, _, _ = _both_paths(GENERIC, header, rows, {})
+    assert fast_items is None
+    assert slow_items[0].field == "serial"

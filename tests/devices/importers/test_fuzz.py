@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from meterkms.devices.importers import PARSERS, DeviceRecord, RecordError, parse
 from meterkms.devices.importers.records import Severity
-from tests.devices.importers.helpers import leaks, run
+from tests.devices.importers.parsing import leaks, run
 
 KEYS = [
     "8E6C1E2A4B9D0F3357A1C2D4E6F80911",

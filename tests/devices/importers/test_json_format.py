@@ -3,7 +3,7 @@ import json
 from meterkms.devices.enums import KeySlot
 from meterkms.devices.importers import ImportLimits, parse_json, parse_tts_json
 from meterkms.vault.algorithms import Algorithm
-from tests.devices.importers.helpers import errors, fatal, random_key, records, run, warnings
+from tests.devices.importers.parsing import errors, fatal, random_key, records, run, warnings
 
 KEY1, KEY2 = random_key(), random_key()
 
@@ -90,3 +90,52 @@ def test_tts_json_with_wrapped_keys_says_so():
     }
     problems = errors(run(parse_tts_json, json.dumps(device)))
     assert any("wrapped" in p.message for p in problems)
+
+
+def test_objects_with_a_slot_field_merge_like_csv_rows():
+    lines = [
+        {"serial": "L1", "dev_eui": "70B3D57ED0000001", "slot": "AppKey", "key": KEY1},
+        {"serial": "L1", "dev_eui": "70B3D57ED0000001", "slot": "NwkKey", "key": KEY2},
+        {"serial": "L2", "slot": "AppKey", "key": KEY1},
+    ]
+    data = "\n".join(json.dumps(line) for line in lines)
+    first, second = records(run(parse_json, data))
+    assert set(first.keys) == {KeySlot.LORAWAN_APPKEY, KeySlot.LORAWAN_NWKKEY}
+    assert second.serial == "L2"
+
+
+def test_many_flat_objects_go_through_in_batches_with_the_right_lines():
+    data = "\n".join(json.dumps({"serial": f"S{i}", "oms_key": KEY1}) for i in range(1000))
+    found = records(run(parse_json, data))
+    assert [r.line for r in found] == list(range(1, 1001))
+    assert len({r.serial for r in found}) == 1000
+
+
+def test_objects_without_a_serial_are_errors_and_empty_objects_are_blank_rows():
+    items = run(parse_json, json.dumps([{}, {"manufacturer": "AMT"}, {"serial": "A1"}]))
+    assert [(e.line, e.message) for e in errors(items)] == [(1, "the serial number is missing")]
+    assert [r.serial for r in records(items)] == ["A1"]
+
+
+def test_tts_json_accepts_app_eui_for_the_join_eui():
+    device = {
+        "ids": {"dev_eui": "70B3D57ED0000001", "app_eui": "70B3D57ED0000000"},
+        "root_keys": {"app_key": {"key": KEY1}},
+    }
+    [record] = records(run(parse_tts_json, json.dumps(device)))
+    assert record.join_eui == "70B3D57ED0000000"
+
+
+def test_slot_objects_around_a_run_of_flat_objects_keep_duplicates_visible():
+    lines = [
+        {"serial": "A", "slot": "AppKey", "key": KEY1},
+        {"serial": "B", "app_key": KEY1},
+        {"serial": "A", "slot": "NwkKey", "key": KEY2},
+    ]
+    items = run(parse_json, "\n".join(json.dumps(line) for line in lines))
+    assert [r.serial for r in records(items)] == ["A", "B"]
+    [problem] = errors(items)
+    assert (problem.line, problem.message) == (
+        3,
+        "duplicate serial number: it is already on line 1",
+    )

@@ -6,7 +6,7 @@ import pytest
 
 from meterkms.devices.enums import KeySlot
 from meterkms.devices.importers import parse_kem
-from tests.devices.importers.helpers import errors, fatal, random_key, records, run
+from tests.devices.importers.parsing import errors, fatal, random_key, records, run
 
 KEY1, KEY2 = random_key(), random_key()
 

@@ -1,6 +1,6 @@
 from meterkms.devices.enums import KeySlot
 from meterkms.devices.importers import parse_key_list, parse_wmbusmeters
-from tests.devices.importers.helpers import errors, fatal, random_key, records, run
+from tests.devices.importers.parsing import errors, fatal, random_key, records, run
 
 KEY1, KEY2, KEY3 = random_key(), random_key(), random_key()
 

@@ -6,7 +6,7 @@ import openpyxl
 
 from meterkms.devices.enums import KeySlot
 from meterkms.devices.importers import ImportLimits, parse_xlsx
-from tests.devices.importers.helpers import errors, fatal, random_key, records, run, warnings
+from tests.devices.importers.parsing import errors, fatal, random_key, records, run, warnings
 
 KEY = random_key()
 

@@ -301,6 +301,24 @@ class RecordAssembler:
                 out.append(record)
         return out
 
+    def take_batch(self, serials: list[str], lines: list[int]) -> bool:
+        """Book a batch of records the fast path built, as :meth:`add` would have.
+
+        Returns False, booking nothing, when the row path must see the batch instead: a
+        record is held back for merging, the row limit would be passed, or a serial repeats.
+        """
+        count = len(serials)
+        if self._pending is not None or self.rows + count > self.limits.max_rows:
+            return False
+        if self.seen is not None:
+            unique = set(serials)
+            if len(unique) != count or not self.seen.keys().isdisjoint(unique):
+                return False
+            self.seen.update(zip(serials, lines, strict=True))
+        self.rows += count
+        self._last_serial = serials[-1] if serials else self._last_serial
+        return True
+
     def finish(self) -> list[ParsedItem]:
         """The last record still held back for merging, if any."""
         pending, self._pending = self._pending, None

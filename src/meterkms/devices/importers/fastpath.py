@@ -51,6 +51,9 @@ class _Fallback(Exception):
 
 def _by_pattern(cells: list[str], pattern: str, upper: bool, required: bool) -> list[object]:
     joined = "\n".join(cells)
+    # A cell with its own line break (a quoted CSV field) would pass as two cells.
+    if joined.count("\n") != len(cells) - 1:
+        raise _Fallback
     if not _column_pattern(pattern, required).fullmatch(joined):
         raise _Fallback
     values: list[object] = joined.upper().split("\n") if upper else list(cells)
@@ -99,7 +102,9 @@ def _eligible(assembler: RecordAssembler, plan: Sequence[Planned]) -> bool:
 def _required_names(assembler: RecordAssembler, plan: Sequence[Planned]) -> set[str]:
     names = {spec.name for _, spec, _ in plan}
     serial_name = "serial" if "serial" in names else assembler.serial_fallback
-    required = {serial_name} if serial_name else set()
+    if serial_name not in names:
+        raise _Fallback  # no serial at all (a JSON object can lack one): the row path says so
+    required = {serial_name}
     for need in assembler.required:
         if isinstance(need, KeySlot):
             column = next(
@@ -151,14 +156,7 @@ def fast_batch(
 ) -> list[ParsedItem] | None:
     """The records of a clean batch, or None when the batch must take the row path."""
     n = len(rows)
-    seen = assembler.seen
-    if (
-        not n
-        or seen is None
-        or assembler.rows + n > assembler.limits.max_rows
-        or not _eligible(assembler, plan)
-        or min(map(len, rows)) != width
-    ):
+    if not n or not _eligible(assembler, plan) or min(map(len, rows)) != width:
         return None
     try:
         required = _required_names(assembler, plan)
@@ -171,11 +169,8 @@ def fast_batch(
     except _Fallback:
         return None
     serials = columns["serial"] if "serial" in columns else columns[assembler.serial_fallback or ""]
-    unique = set(serials)
-    if len(unique) != n or not seen.keys().isdisjoint(unique):
+    if not assembler.take_batch(serials, lines):  # type: ignore[arg-type]
         return None
-    seen.update(zip(serials, lines, strict=True))  # type: ignore[arg-type]
-    assembler.rows += n
     attributes = [columns.get(name) or repeat(None) for name in DEVICE_ATTRIBUTES]
     labels = columns.get("labels")
     attributes[-1] = [value or () for value in labels] if labels is not None else repeat(())

@@ -30,6 +30,7 @@ from meterkms.devices.importers.columns import (
     safe_name,
     squash,
 )
+from meterkms.devices.importers.delimited import BATCH_ROWS
 from meterkms.devices.importers.fastpath import fast_batch
 from meterkms.devices.importers.fields import FieldError
 from meterkms.devices.importers.jsonstream import JsonValues
@@ -174,6 +175,7 @@ def _tts_cells(obj: dict[str, object]) -> tuple[_Cells, list[RecordError]]:
 _TTS_PATHS: tuple[tuple[tuple[str, ...], ColumnSpec], ...] = (
     (("ids", "dev_eui"), SPECS["dev_eui"]),
     (("ids", "join_eui"), SPECS["join_eui"]),
+    (("ids", "app_eui"), SPECS["join_eui"]),  # the name before LoRaWAN 1.0.4
     (("lorawan_version",), SPECS["lorawan_version"]),
     (("root_keys", "app_key", "key"), SPECS["app_key"]),
     (("root_keys", "nwk_key", "key"), SPECS["nwk_key"]),
@@ -226,7 +228,7 @@ class _FlatRows:
 
     def add(self, line: int, plan: list[Planned], row: list[object]) -> list[ParsedItem]:
         """Queue one object's values; returns items of a batch completed before it."""
-        out = self.flush() if plan is not self.plan or len(self.rows) >= _CHUNK else []
+        out = self.flush() if plan is not self.plan or len(self.rows) >= BATCH_ROWS else []
         self.plan = plan
         self.lines.append(line)
         self.rows.append(row)

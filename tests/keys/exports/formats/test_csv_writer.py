@@ -6,7 +6,7 @@ import pytest
 from meterkms.keys.exports.formats import ExportFormatError, write_csv
 from meterkms.keys.exports.formats.cells import neutralise, quoted_column
 from meterkms.keys.exports.formats.csv_writer import COLUMNS
-from tests.keys.exports.formats.helpers import lora_row, wmbus_row
+from tests.keys.exports.formats.factories import lora_row, wmbus_row
 
 
 def _written(rows, **options) -> str:

@@ -10,7 +10,7 @@ from meterkms.keys.exports.formats import (
     write_json,
     write_tts_json,
 )
-from tests.keys.exports.formats.helpers import lora_row, wmbus_row
+from tests.keys.exports.formats.factories import lora_row, wmbus_row
 
 
 def _out(writer, rows, **options) -> bytes:

@@ -4,7 +4,7 @@ import pytest
 
 from meterkms.devices.enums import KeySlot
 from meterkms.keys.exports.formats import FORMAT_SLOTS, WRITERS, write
-from tests.keys.exports.formats.helpers import wmbus_row
+from tests.keys.exports.formats.factories import wmbus_row
 
 
 def test_rows_never_show_their_key():

@@ -4,7 +4,7 @@ import zipfile
 import openpyxl
 
 from meterkms.keys.exports.formats import write_xlsx
-from tests.keys.exports.formats.helpers import wmbus_row
+from tests.keys.exports.formats.factories import wmbus_row
 
 
 def _sheet(rows):

@@ -48,8 +48,9 @@ _TTS_SESSION = {
 TTS_SLOTS = LORAWAN_ROOT_SLOTS | frozenset(_TTS_SESSION)
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+# One encoder for the whole module: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
+_dumps = _ENCODER.encode
 
 
 class _Chunks:
@@ -78,13 +79,22 @@ def _generic_object(device: list[ExportRow]) -> dict[str, object]:
         return None if value is None else f"{value:02X}"
 
     head = device[0]
+    if len(device) == 1:  # the common case: the row itself has the device's fields
+
+        def pick(name: str) -> object:
+            return getattr(head, name)
+    else:
+
+        def pick(name: str) -> object:
+            return first(device, name)
+
     obj: dict[str, object] = {"serial": head.serial}
     for name in ("device_type", "manufacturer", "meter_address"):
-        obj[name] = first(device, name)
-    obj["version"] = byte(first(device, "version") if head.version is None else head.version)
-    obj["medium"] = byte(first(device, "medium") if head.medium is None else head.medium)
+        obj[name] = pick(name)
+    obj["version"] = byte(pick("version") if head.version is None else head.version)
+    obj["medium"] = byte(pick("medium") if head.medium is None else head.medium)
     for name in ("radio_address", "dev_eui", "join_eui", "dev_addr", "lorawan_version"):
-        obj[name] = first(device, name)
+        obj[name] = pick(name)
     obj["labels"] = list(head.labels)
     obj["keys"] = [
         {

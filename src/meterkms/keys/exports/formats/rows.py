@@ -1,4 +1,4 @@
-"""The export row every writer takes, and helpers shared by the writers.
+"""The export row every writer takes, and the functions the writers share.
 
 The download service unseals keys and hands rows to a writer; a row is one key of one
 device. Rows of one device must be adjacent (the service orders by serial): formats with one

@@ -1,4 +1,4 @@
-"""Helpers for the importer tests: run a parser on bytes and split what it yields."""
+"""Shared by the importer tests: run a parser on bytes and split what it yields."""
 
 from __future__ import annotations
 

@@ -92,7 +92,7 @@ class Command(BaseCommand):
         for figure in figures:
             line = f"  {figure.name:48} {figure.value:>14,.1f} {figure.unit}"
             if figure.ceiling is not None:
-                line += f"   | raw {figure.ceiling_label}: {figure.ceiling:,.1f} {figure.unit}"
+                line += f"   | {figure.ceiling_label}: {figure.ceiling:,.1f} {figure.unit}"
                 line += f" ({figure.ratio:.0%})"
             if figure.goal:
                 verdict = {True: "PASS", False: "MISS", None: ""}[figure.passed]

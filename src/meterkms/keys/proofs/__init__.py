@@ -1,0 +1,71 @@
+"""Proving a stored key against captured traffic, without revealing the key.
+
+"Is this the right key?": captured wM-Bus telegrams or LoRaWAN join messages are parsed
+(no key needed) into telegrams with the addresses to look their devices up by; candidate
+keys are then checked against them, giving check outcomes and a verdict per telegram,
+never key material or decrypted payload.
+
+The seam for the proof service: :func:`parse_capture` → :func:`addresses_to_fetch` (one
+bulk lookup of candidates) → :func:`prove_batch` → :func:`render_csv` / the summary.
+"""
+
+from .batch import (
+    BatchReport,
+    addresses_to_fetch,
+    group_by_address,
+    prove,
+    prove_batch,
+    prove_many,
+)
+from .checks import check_key, check_key_many
+from .frames import Telegram, parse_frame
+from .lines import ParsedInput, parse_capture
+from .lorawan import LoRaWANMessage
+from .model import (
+    AddressSource,
+    Candidate,
+    Check,
+    CheckKind,
+    DeviceAddress,
+    FrameError,
+    KeyCheck,
+    LineError,
+    MeterAddress,
+    Scheme,
+    TelegramReport,
+    Verdict,
+)
+from .summary import Summary, render_csv, summarise
+from .wmbus import WMBusTelegram
+
+__all__ = [
+    "AddressSource",
+    "BatchReport",
+    "Candidate",
+    "Check",
+    "CheckKind",
+    "DeviceAddress",
+    "FrameError",
+    "KeyCheck",
+    "LineError",
+    "LoRaWANMessage",
+    "MeterAddress",
+    "ParsedInput",
+    "Scheme",
+    "Summary",
+    "Telegram",
+    "TelegramReport",
+    "Verdict",
+    "WMBusTelegram",
+    "addresses_to_fetch",
+    "check_key",
+    "check_key_many",
+    "group_by_address",
+    "parse_capture",
+    "parse_frame",
+    "prove",
+    "prove_batch",
+    "prove_many",
+    "render_csv",
+    "summarise",
+]

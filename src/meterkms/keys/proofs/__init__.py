@@ -6,20 +6,23 @@ keys are then checked against them, giving check outcomes and a verdict per tele
 never key material or decrypted payload.
 
 The seam for the proof service: :func:`parse_capture` → :func:`addresses_to_fetch` (one
-bulk lookup of candidates) → :func:`prove_batch` → :func:`render_csv` / the summary.
+bulk lookup of candidates) → :func:`prove_batch` → :func:`render_csv` / the summary; or
+:func:`prove_capture` with a bulk-lookup function, chunk by chunk, for big captures.
 """
 
 from .batch import (
     BatchReport,
+    Fetch,
     addresses_to_fetch,
     group_by_address,
     prove,
     prove_batch,
+    prove_capture,
     prove_many,
 )
 from .checks import check_key, check_key_many
 from .frames import Telegram, parse_frame
-from .lines import ParsedInput, parse_capture
+from .lines import CaptureReader, ParsedInput, parse_capture, parse_capture_chunks
 from .lorawan import LoRaWANMessage
 from .model import (
     AddressSource,
@@ -35,16 +38,18 @@ from .model import (
     TelegramReport,
     Verdict,
 )
-from .summary import Summary, render_csv, summarise
+from .summary import Summary, merge_summaries, render_csv, summarise
 from .wmbus import WMBusTelegram
 
 __all__ = [
     "AddressSource",
     "BatchReport",
     "Candidate",
+    "CaptureReader",
     "Check",
     "CheckKind",
     "DeviceAddress",
+    "Fetch",
     "FrameError",
     "KeyCheck",
     "LineError",
@@ -61,10 +66,13 @@ __all__ = [
     "check_key",
     "check_key_many",
     "group_by_address",
+    "merge_summaries",
     "parse_capture",
+    "parse_capture_chunks",
     "parse_frame",
     "prove",
     "prove_batch",
+    "prove_capture",
     "prove_many",
     "render_csv",
     "summarise",

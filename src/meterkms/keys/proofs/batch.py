@@ -8,6 +8,8 @@ logic. The flow is::
     candidates = fetch_candidates(wanted)                   # one bulk query + unseal
     report = prove_batch(parsed, candidates)                # verdict per telegram
 
+or, for big captures, :func:`prove_capture` does the same chunk by chunk.
+
 A telegram's key is looked for under its addresses in order (for wM-Bus the meter's own
 address from the long TPL header first, then the radio module's link address); the first
 address with candidates is used. Verdicts:
@@ -20,12 +22,14 @@ address with candidates is used. Verdicts:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from .checks import check_key_many
+from meterkms.devices.enums import Technology
+
+from .checks import check_key, check_key_many
 from .frames import Telegram
-from .lines import ParsedInput
+from .lines import ParsedInput, parse_capture_chunks
 from .model import Candidate, DeviceAddress, KeyCheck, LineError, TelegramReport, Verdict
 from .summary import Summary, summarise
 
@@ -39,6 +43,30 @@ class BatchReport:
     reports: list[TelegramReport]
     errors: list[LineError]
     summary: Summary
+
+
+#: A bulk lookup: the candidate keys stored under each of the given addresses (addresses
+#: without any may be left out). The proof service implements it with one query.
+Fetch = Callable[[set[DeviceAddress]], Mapping[DeviceAddress, Sequence[Candidate]]]
+
+
+def prove_capture(
+    data: str | bytes | Iterable[str],
+    fetch: Fetch,
+    *,
+    technology: Technology | None = None,
+    chunk_size: int = 5000,
+) -> Iterator[BatchReport]:
+    """Parse and prove a capture chunk by chunk, with one ``fetch`` per chunk.
+
+    Only one chunk's telegrams and candidate keys are alive at a time: memory stays bounded,
+    unsealed keys are dropped chunk by chunk, and the garbage collector does not have to walk
+    the whole capture again and again. Merge the chunks' summaries with
+    :func:`merge_summaries`.
+    """
+    for parsed in parse_capture_chunks(data, technology=technology, chunk_size=chunk_size):
+        wanted = addresses_to_fetch(parsed.telegrams)
+        yield prove_batch(parsed, fetch(wanted) if wanted else {})
 
 
 def group_by_address(telegrams: Iterable[Telegram]) -> dict[DeviceAddress, list[Telegram]]:
@@ -69,40 +97,72 @@ def prove_batch(
     telegrams: ParsedInput | Sequence[Telegram],
     candidates: Mapping[DeviceAddress, Sequence[Candidate]],
 ) -> BatchReport:
-    """Prove every telegram against the candidates stored under its addresses."""
+    """Prove every telegram against the candidates stored under its addresses.
+
+    Telegrams whose keys were found under the same address are checked together, so each
+    candidate key is set up once per device, not once per telegram.
+    """
     errors: list[LineError] = []
     if isinstance(telegrams, ParsedInput):
         errors = list(telegrams.errors)
         telegrams = telegrams.telegrams
-    reports: list[TelegramReport] = []
-    buckets: dict[DeviceAddress | None, list[Telegram]] = {}
-    for telegram in telegrams:
+    reports: list[TelegramReport | None] = [None] * len(telegrams)
+    first, repeats = _bucket(telegrams, candidates, reports)
+    for found, index in first.items():
+        found_keys = candidates[found]
+        more = repeats.get(found)
+        if more is None and len(found_keys) == 1:  # one telegram, one key: nothing to share
+            telegram = telegrams[index]
+            outcome = check_key(telegram, found_keys[0].key)
+            reports[index] = _report(telegram, outcome, found_keys[0].ref, 1, found)
+            continue
+        indexes = [index] if more is None else [index, *more]
+        group = [telegrams[i] for i in indexes]
+        for i, report in zip(
+            indexes, prove_many(group, found_keys, found_under=found), strict=True
+        ):
+            reports[i] = report
+    done = [report for report in reports if report is not None]
+    return BatchReport(done, errors, summarise(done, len(errors)))
+
+
+def _bucket(
+    telegrams: Sequence[Telegram],
+    candidates: Mapping[DeviceAddress, Sequence[Candidate]],
+    reports: list[TelegramReport | None],
+) -> tuple[dict[DeviceAddress, int], dict[DeviceAddress, list[int]]]:
+    """Sort telegrams by the address their candidates are stored under.
+
+    Returns the first telegram per address and the further ones (a list only where there
+    are any: most captures have one telegram per meter). Telegrams that cannot be checked
+    or have no candidates get their report right away.
+    """
+    first: dict[DeviceAddress, int] = {}
+    repeats: dict[DeviceAddress, list[int]] = {}
+    for index, telegram in enumerate(telegrams):
         if telegram.cannot_tell:
-            reports.append(_report(telegram, None, None, 0, Verdict.CANNOT_TELL))
+            reports[index] = TelegramReport(telegram, (), Verdict.CANNOT_TELL, telegram.cannot_tell)
             continue
         found = _found_under(telegram, candidates)
-        bucket = buckets.get(found)
-        if bucket is None:
-            buckets[found] = [telegram]
-        else:
-            bucket.append(telegram)
-    for found, group in buckets.items():
         if found is None:
-            reports.extend(_report(t, None, None, 0, Verdict.NO_DEVICE) for t in group)
+            reports[index] = TelegramReport(telegram, (), Verdict.NO_DEVICE, NO_CANDIDATE)
+        elif found not in first:
+            first[found] = index
+        elif found in repeats:
+            repeats[found].append(index)
         else:
-            reports.extend(prove_many(group, candidates[found], found_under=found))
-    reports.sort(key=_line)
-    return BatchReport(reports, errors, summarise(reports, len(errors)))
-
-
-def _line(report: TelegramReport) -> int:
-    return report.line
+            repeats[found] = [index]
+    return first, repeats
 
 
 def _found_under(
     telegram: Telegram, candidates: Mapping[DeviceAddress, Sequence[Candidate]]
 ) -> DeviceAddress | None:
-    for address in telegram.lookup_addresses:
+    """The first of the telegram's addresses with candidates, None when there is none."""
+    address = telegram.address
+    if candidates.get(address):  # type: ignore[arg-type]  # checkable ones have one
+        return address
+    for address in telegram.lookup_addresses[1:]:
         if candidates.get(address):
             return address
     return None
@@ -110,6 +170,10 @@ def _found_under(
 
 def prove(telegram: Telegram, candidates: Sequence[Candidate]) -> TelegramReport:
     """Prove one telegram against the candidate keys of its device."""
+    if telegram.cannot_tell:
+        return TelegramReport(telegram, (), Verdict.CANNOT_TELL, telegram.cannot_tell)
+    if not candidates:
+        return TelegramReport(telegram, (), Verdict.NO_DEVICE, NO_CANDIDATE)
     return prove_many((telegram,), candidates)[0]
 
 
@@ -119,18 +183,22 @@ def prove_many(
     *,
     found_under: DeviceAddress | None = None,
 ) -> list[TelegramReport]:
-    """Prove telegrams of one device against its candidates, trying each key on all at once.
+    """Prove checkable telegrams of one device against its (non-empty) candidate list.
 
-    A telegram stops being tried once a candidate proves it. Its report shows the checks of
-    the proving candidate, or else those of the first candidate that could be checked.
-    ``found_under`` is the address the candidates were stored under (default: the
-    telegram's own first lookup address).
+    Each key is tried on all telegrams still unproven in one go. A report shows the checks
+    of the proving candidate, or else those of the first candidate that could be checked.
     """
-    count = len(telegrams)
-    best: list[KeyCheck | None] = [None] * count
-    proven_by: list[str | None] = [None] * count
-    tried = [0] * count
-    pending = list(range(count))
+    if len(candidates) == 1:  # the common case: one live key per device
+        candidate = candidates[0]
+        outcomes = check_key_many(telegrams, candidate.key)
+        return [
+            _report(telegram, outcome, candidate.ref, 1, found_under)
+            for telegram, outcome in zip(telegrams, outcomes, strict=True)
+        ]
+    best: list[KeyCheck] = []
+    proven_by: list[str | None] = [None] * len(telegrams)
+    tried = [0] * len(telegrams)
+    pending = list(range(len(telegrams)))
     for candidate in candidates:
         if not pending:
             break
@@ -138,8 +206,9 @@ def prove_many(
         still = []
         for index, outcome in zip(pending, outcomes, strict=True):
             tried[index] += 1
-            current = best[index]
-            if current is None or outcome.proven or (outcome.checks and not current.checks):
+            if index == len(best):
+                best.append(outcome)
+            elif outcome.proven or (outcome.checks and not best[index].checks):
                 best[index] = outcome
             if outcome.proven:
                 proven_by[index] = candidate.ref
@@ -147,53 +216,23 @@ def prove_many(
                 still.append(index)
         pending = still
     return [
-        _report(telegrams[i], best[i], proven_by[i], tried[i], _verdict(best[i]), found_under)
-        for i in range(count)
+        _report(telegram, best[i], proven_by[i], tried[i], found_under)
+        for i, telegram in enumerate(telegrams)
     ]
-
-
-def _verdict(outcome: KeyCheck | None) -> Verdict:
-    if outcome is None:
-        return Verdict.NO_DEVICE
-    if outcome.proven:
-        return Verdict.PROVEN
-    if outcome.undecidable:
-        return Verdict.CANNOT_TELL
-    return Verdict.WRONG_KEY
-
-
-def _reason(telegram: Telegram, outcome: KeyCheck | None, verdict: Verdict) -> str:
-    if verdict is Verdict.CANNOT_TELL and outcome is None:
-        return telegram.cannot_tell
-    if verdict is Verdict.NO_DEVICE:
-        return NO_CANDIDATE
-    if outcome is not None and outcome.reason:
-        return outcome.reason
-    if verdict is Verdict.WRONG_KEY:
-        return "no stored key passes the checks"
-    return ""
 
 
 def _report(
     telegram: Telegram,
-    outcome: KeyCheck | None,
+    outcome: KeyCheck,
     key_ref: str | None,
     tried: int,
-    verdict: Verdict,
-    found_under: DeviceAddress | None = None,
+    found_under: DeviceAddress | None,
 ) -> TelegramReport:
-    return TelegramReport(
-        line=telegram.line,
-        technology=telegram.technology,
-        scheme=telegram.scheme,
-        address=found_under or telegram.address,
-        link_address=telegram.link_address,
-        tpl_address=telegram.tpl_address,
-        iv_source=telegram.iv_source,
-        join_eui=telegram.join_eui,
-        checks=outcome.checks if outcome is not None else (),
-        verdict=verdict,
-        reason=_reason(telegram, outcome, verdict),
-        key_ref=key_ref,
-        candidates_tried=tried,
-    )
+    """The report for the best outcome of a telegram's candidates."""
+    if outcome.proven:
+        return TelegramReport(
+            telegram, outcome.checks, Verdict.PROVEN, "", key_ref, tried, found_under
+        )
+    verdict = Verdict.CANNOT_TELL if outcome.undecidable else Verdict.WRONG_KEY
+    reason = outcome.reason or "no stored key passes the checks"
+    return TelegramReport(telegram, outcome.checks, verdict, reason, None, tried, found_under)

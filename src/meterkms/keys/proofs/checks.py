@@ -51,7 +51,12 @@ KEY_LENGTHS: dict[Scheme, tuple[int, ...]] = {
 
 def check_key(telegram: Telegram, key: bytes) -> KeyCheck:
     """Check one candidate key against one telegram."""
-    return check_key_many((telegram,), key)[0]
+    unfit = _unfit(telegram, key)
+    if unfit is not None:
+        return unfit
+    if telegram.scheme is Scheme.MODE5:
+        return _mode5(telegram, key)
+    return _CHECKERS[telegram.scheme](telegram, key)
 
 
 def check_key_many(telegrams: Sequence[Telegram], key: bytes) -> list[KeyCheck]:
@@ -59,6 +64,8 @@ def check_key_many(telegrams: Sequence[Telegram], key: bytes) -> list[KeyCheck]:
 
     Mode 5 telegrams share one AES call: their first cipher blocks are decrypted together.
     """
+    if len(telegrams) == 1:
+        return [check_key(telegrams[0], key)]
     results: dict[int, KeyCheck] = {}
     mode5: list[int] = []
     for index, telegram in enumerate(telegrams):
@@ -70,8 +77,8 @@ def check_key_many(telegrams: Sequence[Telegram], key: bytes) -> list[KeyCheck]:
         else:
             results[index] = _CHECKERS[telegram.scheme](telegram, key)
     if mode5:
-        for index, outcome in zip(mode5, _mode5(telegrams, mode5, key), strict=True):
-            results[index] = outcome
+        outcomes = _mode5_many([telegrams[index] for index in mode5], key)
+        results.update(zip(mode5, outcomes, strict=True))
     return [results[index] for index in range(len(telegrams))]
 
 
@@ -90,17 +97,27 @@ def _unfit(telegram: Telegram, key: bytes) -> KeyCheck | None:
     )
 
 
-def _mode5(telegrams: Sequence[Telegram], indexes: list[int], key: bytes) -> list[KeyCheck]:
-    """2F 2F check of mode 5 for several telegrams under one key, one AES call for all."""
+def _mode5(telegram: Telegram, key: bytes) -> KeyCheck:
+    """2F 2F check of mode 5: only the first block, only its first two bytes."""
+    assert isinstance(telegram, WMBusTelegram)
+    assert telegram.tpl is not None
+    start = telegram.tpl.payload_start
+    plain = meter_crypto.aes_ecb_decrypt(key, telegram.frame[start : start + 16])
+    head = telegram.meter_raw  # IV bytes 0 and 1 are the M field
+    ok = plain[0] ^ head[0] == FILLER and plain[1] ^ head[1] == FILLER
+    return _FILLER_OK if ok else _FILLER_FAIL
+
+
+def _mode5_many(telegrams: Sequence[Telegram], key: bytes) -> list[KeyCheck]:
+    """The mode 5 check for several telegrams under one key, one AES call for all."""
     blocks = []
     heads = []
-    for index in indexes:
-        telegram = telegrams[index]
+    for telegram in telegrams:
         assert isinstance(telegram, WMBusTelegram)
         assert telegram.tpl is not None
         start = telegram.tpl.payload_start
         blocks.append(telegram.frame[start : start + 16])
-        heads.append(telegram.meter.raw)  # IV bytes 0 and 1 are the M field
+        heads.append(telegram.meter_raw)
     plain = meter_crypto.aes_ecb_decrypt(key, b"".join(blocks))
     outcomes = []
     for number, head in enumerate(heads):
@@ -115,7 +132,7 @@ def _mode7(telegram: Telegram, key: bytes) -> KeyCheck:
     afl, tpl = telegram.afl, telegram.tpl
     assert afl is not None
     assert tpl is not None
-    tail = afl.mcr + telegram.meter.raw[2:6] + _KDF_PAD
+    tail = afl.mcr + telegram.meter_raw[2:6] + _KDF_PAD
     kenc, kmac = meter_crypto.aes_cmac_many(key, (_KDF_ENC + tail, _KDF_MAC + tail))
     checks = []
     if afl.mac:
@@ -135,7 +152,7 @@ def _ell_ctr(telegram: Telegram, key: bytes) -> KeyCheck:
     ell = telegram.ell
     # IV: M, A of the link layer, CC without its hop-count and repeated-access bits, SN,
     # frame number 0 and block counter 0 (the counter runs in the last byte).
-    counter = telegram.link_address.raw + bytes((ell.cc & 0xED,)) + ell.sn + b"\x00\x00\x00"
+    counter = telegram.link_raw + bytes((ell.cc & 0xED,)) + ell.sn + b"\x00\x00\x00"
     plain = meter_crypto.aes_ctr(key, counter, telegram.frame[ell.payload_start :])
     ok = (plain[0] | plain[1] << 8) == crc16_en13757(plain[2:])
     return _CRC_OK if ok else _CRC_FAIL

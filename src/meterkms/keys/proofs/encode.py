@@ -71,7 +71,7 @@ def encrypt_mode5(plain: bytes, key: bytes) -> bytes:
     if tpl.mode != 5:
         raise FrameError(f"the CW field says security mode {tpl.mode}, not 5")
     head, blocks, rest = _split(plain, tpl)
-    iv = telegram.meter.raw + bytes((tpl.acc,)) * 8
+    iv = telegram.meter_raw + bytes((tpl.acc,)) * 8
     return head + meter_crypto.aes_cbc_encrypt(key, iv, blocks) + rest
 
 
@@ -96,7 +96,7 @@ def encrypt_mode7(plain: bytes, key: bytes, *, counter: int, mac_type: int = 5) 
     if mac_len is None or mac_type == 8:
         raise FrameError(f"AFL authentication type {mac_type} is not an AES-CMAC type")
     mcr = counter.to_bytes(4, "little")
-    tail = mcr + telegram.meter.raw[2:6] + b"\x07" * 7
+    tail = mcr + telegram.meter_raw[2:6] + b"\x07" * 7
     kenc, kmac = meter_crypto.aes_cmac_many(key, (b"\x00" + tail, b"\x01" + tail))
     head, blocks, rest = _split(plain, tpl)
     tpl_part = head[tpl.start :] + meter_crypto.aes_cbc_encrypt(kenc, bytes(16), blocks) + rest

@@ -23,6 +23,7 @@ Telegram = WMBusTelegram | LoRaWANMessage
 MAX_TRAILING = 2
 
 _LORAWAN_DATA_MHDRS = frozenset({0x40, 0x60, 0x80, 0xA0})
+_JOIN_MHDRS = frozenset({0x00, 0x20, 0xC0})  # join request, join accept, rejoin request
 
 
 def parse_frame(
@@ -39,7 +40,9 @@ def parse_frame(
     """
     if not data:
         raise FrameError("no bytes")
-    if technology is Technology.LORAWAN or (technology is None and looks_like_lorawan(data)):
+    if technology is Technology.LORAWAN or (
+        technology is None and data[0] in _JOIN_MHDRS and looks_like_lorawan(data)
+    ):
         return parse_lorawan(data, line=line, request=request)
     return parse_wmbus_capture(data, line=line)
 
@@ -49,6 +52,8 @@ def parse_wmbus_capture(data: bytes, *, line: int = 0) -> WMBusTelegram:
     l_field = data[0]
     plain = l_field + 1
     size = len(data)
+    if size == plain:  # the common case: a capture without link CRCs and receiver bytes
+        return parse_wmbus(data, line=line)
     with_crcs = length_with_crcs(l_field)
     if with_crcs <= size <= with_crcs + MAX_TRAILING:
         stripped = strip_link_crcs(data[:with_crcs])

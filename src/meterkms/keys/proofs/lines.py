@@ -16,8 +16,9 @@ input. Only the line number and our own words go into a message, never the line 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 
 from meterkms.devices.enums import Technology
 
@@ -49,30 +50,69 @@ def parse_capture(
     ``technology`` forces wM-Bus or LoRaWAN for every line; None detects it per frame. A
     LoRaWAN join accept is paired with the latest join request before it.
     """
+    reader = CaptureReader(technology=technology)
+    return reader.read(capture_lines(data))
+
+
+def parse_capture_chunks(
+    data: str | bytes | Iterable[str],
+    *,
+    technology: Technology | None = None,
+    chunk_size: int = 5000,
+) -> Iterator[ParsedInput]:
+    """Parse captured traffic in chunks of ``chunk_size`` lines (numbering continues).
+
+    Big captures are handled chunk by chunk so that only one chunk's objects are alive at a
+    time; this keeps memory bounded and Python's garbage collector cheap.
+    """
+    reader = CaptureReader(technology=technology)
+    lines = iter(capture_lines(data))
+    while chunk := list(islice(lines, max(1, chunk_size))):
+        yield reader.read(chunk)
+
+
+def capture_lines(data: str | bytes | Iterable[str]) -> Iterable[str]:
+    """The lines of a capture given as text, raw file bytes (UTF-8) or lines."""
     if isinstance(data, bytes):
         data = data.decode("utf-8", errors="replace")
     if isinstance(data, str):
-        data = data.removeprefix("\ufeff").split("\n")
-    result = ParsedInput()
-    request: LoRaWANMessage | None = None
-    number = 0
-    for number, raw in enumerate(data, 1):
-        frame = read_line(raw)
-        if frame is None:
-            continue
-        if isinstance(frame, str):
-            result.errors.append(LineError(number, frame))
-            continue
-        try:
-            telegram = parse_frame(frame, line=number, technology=technology, request=request)
-        except FrameError as error:
-            result.errors.append(LineError(number, str(error)))
-            continue
-        if isinstance(telegram, LoRaWANMessage) and telegram.scheme is Scheme.JOIN_REQUEST:
-            request = telegram
-        result.telegrams.append(telegram)
-    result.lines = number
-    return result
+        return data.removeprefix("\ufeff").split("\n")
+    return data
+
+
+class CaptureReader:
+    """Reads capture lines into telegrams; line numbers and join pairing carry over calls."""
+
+    def __init__(self, *, technology: Technology | None = None) -> None:
+        self.technology = technology
+        self.line = 0
+        self.request: LoRaWANMessage | None = None
+
+    def read(self, lines: Iterable[str]) -> ParsedInput:
+        """Parse the next lines of the capture."""
+        result = ParsedInput()
+        technology = self.technology
+        number = self.line
+        for number, raw in enumerate(lines, self.line + 1):
+            frame = read_line(raw)
+            if frame is None:
+                continue
+            if isinstance(frame, str):
+                result.errors.append(LineError(number, frame))
+                continue
+            try:
+                telegram = parse_frame(
+                    frame, line=number, technology=technology, request=self.request
+                )
+            except FrameError as error:
+                result.errors.append(LineError(number, str(error)))
+                continue
+            if telegram.scheme is Scheme.JOIN_REQUEST and isinstance(telegram, LoRaWANMessage):
+                self.request = telegram
+            result.telegrams.append(telegram)
+        result.lines = number - self.line
+        self.line = number
+        return result
 
 
 def read_line(line: str) -> bytes | str | None:

@@ -30,7 +30,7 @@ _OTHER_TYPES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LoRaWANMessage:
     """A parsed LoRaWAN PHYPayload with what a root-key check needs.
 

@@ -3,12 +3,18 @@
 Everything here is safe to show, store and audit: addresses and check outcomes only. No
 object of this module holds key material or decrypted payload; the one holding a key,
 :class:`Candidate`, keeps it out of its ``repr`` so that it cannot leak into a log line.
+
+Objects a batch builds once per telegram (addresses, reports, parsed telegrams) are named
+tuples or plain slotted dataclasses rather than frozen dataclasses: a frozen dataclass
+costs about six times as much to build, and a batch proof builds 100,000s of them. They
+are still treated as immutable values.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple, Protocol
 
 from meterkms.devices.enums import KeySlot, Technology
 
@@ -92,8 +98,7 @@ class AddressSource(StrEnum):
     TPL = "tpl"  # long TPL header (CI 72): the meter itself
 
 
-@dataclass(frozen=True, slots=True)
-class DeviceAddress:
+class DeviceAddress(NamedTuple):
     """What a device is looked up by: technology, manufacturer code and identifier.
 
     wM-Bus: manufacturer code (``AMT``) and the 8-digit meter address as printed on the
@@ -111,8 +116,7 @@ class DeviceAddress:
         return f"{self.manufacturer} {self.identifier}"
 
 
-@dataclass(frozen=True, slots=True)
-class MeterAddress:
+class MeterAddress(NamedTuple):
     """A full wM-Bus address field M + A: device address plus version and device type."""
 
     device: DeviceAddress
@@ -173,29 +177,99 @@ class LineError:
         return f"line {self.line}: {self.reason}"
 
 
-@dataclass(frozen=True, slots=True)
+class ParsedTelegram(Protocol):
+    """What every parsed telegram (wM-Bus or LoRaWAN) offers to checks and reports."""
+
+    line: int
+    frame: bytes
+    scheme: Scheme
+    cannot_tell: str
+    technology: Technology
+    join_eui: str | None
+
+    @property
+    def link_address(self) -> MeterAddress | None:
+        """wM-Bus link-layer address."""
+        ...
+
+    @property
+    def tpl_address(self) -> MeterAddress | None:
+        """wM-Bus long TPL header address."""
+        ...
+
+    @property
+    def address(self) -> DeviceAddress | None:
+        """The address to look the device up by first."""
+        ...
+
+    @property
+    def lookup_addresses(self) -> tuple[DeviceAddress, ...]:
+        """Every address a key may be stored under, most likely first."""
+        ...
+
+    @property
+    def iv_source(self) -> AddressSource | None:
+        """Which header's address fed the IV or key derivation."""
+        ...
+
+
+@dataclass(slots=True)
 class TelegramReport:
     """The proof report of one telegram: what it is, which address, checks and verdict.
 
-    ``address`` is the address the candidate keys were found under (the meter's own
-    address first, else the radio module's), or the first lookup address when none was
-    found. ``checks`` are those of the proving candidate, or of the first candidate tried
-    when none proved the key. ``key_ref`` names the proving candidate. No key, no plaintext.
+    ``checks`` are those of the proving candidate, or of the first candidate tried when
+    none proved the key; ``key_ref`` names the proving candidate; ``found_under`` is the
+    address the candidates were stored under. No key, no plaintext: the telegram it refers
+    to is the captured (still encrypted) frame.
     """
 
-    line: int
-    technology: Technology
-    scheme: Scheme
-    address: DeviceAddress | None
-    link_address: MeterAddress | None
-    tpl_address: MeterAddress | None
-    iv_source: AddressSource | None
-    join_eui: str | None
+    telegram: ParsedTelegram = field(repr=False)
     checks: tuple[Check, ...]
     verdict: Verdict
     reason: str
-    key_ref: str | None
-    candidates_tried: int
+    key_ref: str | None = None
+    candidates_tried: int = 0
+    found_under: DeviceAddress | None = None
+
+    @property
+    def line(self) -> int:
+        """Line of the input the telegram came from."""
+        return self.telegram.line
+
+    @property
+    def technology(self) -> Technology:
+        """wM-Bus or LoRaWAN."""
+        return self.telegram.technology
+
+    @property
+    def scheme(self) -> Scheme:
+        """The protection scheme detected."""
+        return self.telegram.scheme
+
+    @property
+    def address(self) -> DeviceAddress | None:
+        """The address the keys were found under, else the first lookup address."""
+        return self.found_under or self.telegram.address
+
+    @property
+    def link_address(self) -> MeterAddress | None:
+        """wM-Bus link-layer address (the radio part)."""
+        return self.telegram.link_address
+
+    @property
+    def tpl_address(self) -> MeterAddress | None:
+        """wM-Bus long TPL header address (the meter itself), when present."""
+        return self.telegram.tpl_address
+
+    @property
+    def iv_source(self) -> AddressSource | None:
+        """Which address fed the IV or the key derivation."""
+        return self.telegram.iv_source
+
+    @property
+    def join_eui(self) -> str | None:
+        """LoRaWAN JoinEUI (AppEUI), most significant byte first."""
+        return self.telegram.join_eui
 
 
 class FrameError(ValueError):

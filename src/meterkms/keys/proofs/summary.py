@@ -85,6 +85,27 @@ def summarise(reports: Sequence[TelegramReport], bad_lines: int = 0) -> Summary:
     )
 
 
+def merge_summaries(parts: Iterable[Summary]) -> Summary:
+    """One summary of several (the chunks of one capture); a device keeps its best verdict."""
+    telegrams = bad_lines = 0
+    verdicts: Counter[Verdict] = Counter()
+    per_device: dict[DeviceAddress, Verdict] = {}
+    for part in parts:
+        telegrams += part.telegrams
+        bad_lines += part.bad_lines
+        verdicts.update(part.telegram_verdicts)
+        for address, verdict in part.device_verdicts.items():
+            current = per_device.get(address)
+            if current is None or _RANK[verdict] > _RANK[current]:
+                per_device[address] = verdict
+    return Summary(
+        telegrams=telegrams,
+        bad_lines=bad_lines,
+        telegram_verdicts={verdict: verdicts.get(verdict, 0) for verdict in Verdict},
+        device_verdicts=per_device,
+    )
+
+
 def render_csv(reports: Iterable[TelegramReport], errors: Iterable[LineError] = ()) -> str:
     """The per-telegram report as CSV (unusable lines included, "bad line"), line order.
 

@@ -12,7 +12,7 @@ address then belongs to the radio module, so both are kept.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from meterkms.devices.enums import Technology
 
@@ -24,6 +24,7 @@ MAC_LENGTHS = {3: 2, 4: 4, 5: 8, 6: 12, 7: 16, 8: 12}
 CMAC_TYPES = frozenset({3, 4, 5, 6, 7})
 ELL_SECURITY_CTR = 1
 
+_WMBUS = Technology.WMBUS
 _MANUFACTURERS: dict[int, str] = {}
 
 
@@ -44,15 +45,19 @@ def manufacturer_code(value: int) -> str:
     return code
 
 
-def meter_address(m: bytes, a: bytes) -> MeterAddress:
-    """The address of M (2 bytes, little-endian) and A (ID 4 LE, version, device type)."""
-    device = DeviceAddress(
-        Technology.WMBUS, manufacturer_code(m[0] | m[1] << 8), a[3::-1].hex().upper()
-    )
-    return MeterAddress(device, a[4], a[5], m + a)
+def device_address(raw: bytes) -> DeviceAddress:
+    """The lookup address of M (2 bytes, little-endian) + A (ID 4 LE, version, type)."""
+    value = raw[0] | raw[1] << 8
+    code = _MANUFACTURERS.get(value) or manufacturer_code(value)
+    return DeviceAddress(_WMBUS, code, raw[5:1:-1].hex().upper())
 
 
-@dataclass(frozen=True, slots=True)
+def meter_address(raw: bytes) -> MeterAddress:
+    """The full address of M + A: lookup address, version and device type."""
+    return MeterAddress(device_address(raw), raw[6], raw[7], raw)
+
+
+@dataclass(slots=True)
 class EllHeader:
     """Extended link layer: CI 8C (CC, ACC) or 8D (CC, ACC, SN, payload CRC)."""
 
@@ -63,7 +68,7 @@ class EllHeader:
     payload_start: int  # first byte after the header; for 8D the (encrypted) payload CRC
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AflHeader:
     """Authentication and fragmentation layer (CI 90), the fields that feed the MAC."""
 
@@ -75,7 +80,7 @@ class AflHeader:
     ml: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TplHeader:
     """Transport layer header: CI 7A (short) or 72 (long), with the decoded CW field."""
 
@@ -90,11 +95,14 @@ class TplHeader:
     payload_start: int  # first byte after the header: start of the encrypted blocks
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class WMBusTelegram:
     """A parsed wM-Bus frame: addresses, headers and the scheme a key can be checked by.
 
     ``cannot_tell`` is empty when a key check is possible, else the plain reason why not.
+    Addresses are kept as the 8 bytes M + A they were sent as (``link_raw``, and
+    ``tpl_raw`` from a long TPL header); the readable forms are built when asked for, the
+    lookup address once.
     """
 
     line: int
@@ -102,40 +110,55 @@ class WMBusTelegram:
     link_crcs: bool
     trailing_bytes: int
     c_field: int
-    link_address: MeterAddress
-    tpl_address: MeterAddress | None
+    link_raw: bytes
+    tpl_raw: bytes | None
     layers: tuple[str, ...]
     ell: EllHeader | None
     afl: AflHeader | None
     tpl: TplHeader | None
     scheme: Scheme
     cannot_tell: str
+    _address: DeviceAddress | None = field(default=None, repr=False, compare=False)
 
     technology = Technology.WMBUS
     join_eui = None
 
     @property
-    def meter(self) -> MeterAddress:
-        """The meter's own address: the long TPL one when present, else the link one."""
-        return self.tpl_address or self.link_address
+    def meter_raw(self) -> bytes:
+        """M + A of the meter itself: from the long TPL header when present, else the link."""
+        return self.tpl_raw or self.link_raw
+
+    @property
+    def link_address(self) -> MeterAddress:
+        """The link-layer address (the radio part, possibly an external module)."""
+        return meter_address(self.link_raw)
+
+    @property
+    def tpl_address(self) -> MeterAddress | None:
+        """The long TPL header's address (the meter behind a module), when present."""
+        return None if self.tpl_raw is None else meter_address(self.tpl_raw)
 
     @property
     def address(self) -> DeviceAddress:
-        """The address to look the device up by first."""
-        return (self.tpl_address or self.link_address).device
+        """The address to look the device up by first: the meter's own."""
+        if self._address is None:
+            self._address = device_address(self.tpl_raw or self.link_raw)
+        return self._address
 
     @property
     def lookup_addresses(self) -> tuple[DeviceAddress, ...]:
         """Addresses a key may be stored under, most likely first (meter, then module)."""
-        if self.tpl_address is None or self.tpl_address.device == self.link_address.device:
-            return (self.link_address.device,)
-        return (self.tpl_address.device, self.link_address.device)
+        address = self.address
+        if self.tpl_raw is None:
+            return (address,)
+        link = device_address(self.link_raw)
+        return (address,) if link == address else (address, link)
 
     @property
     def iv_source(self) -> AddressSource | None:
         """Which header's address fed the IV (mode 5) or the key derivation (mode 7)."""
-        if self.scheme in (Scheme.MODE5, Scheme.MODE7):
-            return AddressSource.TPL if self.tpl_address else AddressSource.LINK
+        if self.scheme is Scheme.MODE5 or self.scheme is Scheme.MODE7:
+            return AddressSource.LINK if self.tpl_raw is None else AddressSource.TPL
         if self.scheme is Scheme.ELL_CTR:
             return AddressSource.LINK
         return None
@@ -144,16 +167,16 @@ class WMBusTelegram:
 class _Walk:
     """Mutable state while walking the CI chain of one frame."""
 
-    __slots__ = ("afl", "ell", "frame", "layers", "pos", "tpl", "tpl_address")
+    __slots__ = ("afl", "ell", "frame", "layers", "pos", "tpl", "tpl_raw")
 
     def __init__(self, frame: bytes) -> None:
         self.frame = frame
         self.pos = LINK_HEADER
-        self.layers: list[str] = []
+        self.layers: tuple[str, ...] = ()
         self.ell: EllHeader | None = None
         self.afl: AflHeader | None = None
         self.tpl: TplHeader | None = None
-        self.tpl_address: MeterAddress | None = None
+        self.tpl_raw: bytes | None = None
 
     def need(self, count: int, what: str) -> None:
         """Raise when fewer than ``count`` bytes are left for ``what``."""
@@ -175,20 +198,21 @@ def parse_wmbus(
         )
     walk = _Walk(frame)
     scheme, reason = _walk_layers(walk)
+    # Positional arguments, in field order: this runs once per telegram of a batch.
     return WMBusTelegram(
-        line=line,
-        frame=frame,
-        link_crcs=link_crcs,
-        trailing_bytes=trailing_bytes,
-        c_field=frame[1],
-        link_address=meter_address(frame[2:4], frame[4:10]),
-        tpl_address=walk.tpl_address,
-        layers=tuple(walk.layers),
-        ell=walk.ell,
-        afl=walk.afl,
-        tpl=walk.tpl,
-        scheme=scheme,
-        cannot_tell=reason,
+        line,
+        frame,
+        link_crcs,
+        trailing_bytes,
+        frame[1],
+        frame[2:10],
+        walk.tpl_raw,
+        walk.layers,
+        walk.ell,
+        walk.afl,
+        walk.tpl,
+        scheme,
+        reason,
     )
 
 
@@ -226,13 +250,13 @@ def _ell(walk: _Walk, ci: int) -> tuple[Scheme, str] | None:
     if ci == 0x8C:
         walk.need(3, "the ELL header (CI 8C)")
         walk.ell = EllHeader(ci, frame[pos + 1], frame[pos + 2], b"", pos + 3)
-        walk.layers.append("ELL 8C")
+        walk.layers += ("ELL 8C",)
         walk.pos = pos + 3
         return None
     walk.need(9, "the ELL header (CI 8D)")
     sn = frame[pos + 3 : pos + 7]
     walk.ell = EllHeader(ci, frame[pos + 1], frame[pos + 2], sn, pos + 7)
-    walk.layers.append("ELL 8D")
+    walk.layers += ("ELL 8D",)
     security = sn[3] >> 5  # top 3 bits of the little-endian session number
     if security == ELL_SECURITY_CTR:
         return Scheme.ELL_CTR, ""
@@ -267,7 +291,7 @@ def _afl(walk: _Walk) -> None:
     if cursor + len(ml) > end:
         raise FrameError(f"AFL at offset {pos}: its fields do not fit its length field")
     walk.afl = AflHeader(fcl, mcl, fields.get("ki", b""), fields.get("mcr", b""), mac, ml)
-    walk.layers.append("AFL 90")
+    walk.layers += ("AFL 90",)
     walk.pos = end
 
 
@@ -276,8 +300,9 @@ def _tpl(walk: _Walk, ci: int) -> tuple[Scheme, str]:
     frame, pos = walk.frame, walk.pos
     if ci == 0x72:
         walk.need(13, "the long TPL header (CI 72)")
-        walk.tpl_address = meter_address(
-            frame[pos + 5 : pos + 7], frame[pos + 1 : pos + 5] + frame[pos + 7 : pos + 9]
+        # Long TPL: ID (4), M (2), version, type; reordered to M + A like the link layer.
+        walk.tpl_raw = (
+            frame[pos + 5 : pos + 7] + frame[pos + 1 : pos + 5] + frame[pos + 7 : pos + 9]
         )
         head = pos + 9
     else:
@@ -294,7 +319,7 @@ def _tpl(walk: _Walk, ci: int) -> tuple[Scheme, str]:
         start += 1
     blocks = (cw >> 4) & 0x0F
     walk.tpl = TplHeader(ci, pos, frame[head], frame[head + 1], cw, mode, blocks, cw_ext, start)
-    walk.layers.append(f"TPL {ci:02X}")
+    walk.layers += ("TPL 72",) if ci == 0x72 else ("TPL 7A",)
     walk.pos = start
     return _tpl_scheme(walk, mode, blocks)
 
@@ -304,7 +329,7 @@ def _tpl_scheme(walk: _Walk, mode: int, blocks: int) -> tuple[Scheme, str]:
         return Scheme.NONE, "security mode 0: the data is not encrypted"
     if mode not in (2, 5, 7):
         return Scheme.NONE, f"security mode {mode} is not supported"
-    walk.need(blocks * 16, f"{blocks} encrypted blocks announced by the CW field")
+    walk.need(blocks * 16, "the encrypted blocks the CW field announces")
     if mode == 7:
         return _mode7_scheme(walk, blocks)
     if blocks == 0:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from meterkms.devices.enums import Technology
 
-from .crc import CrcMismatch, length_with_crcs, strip_link_crcs
+from .crc import CrcMismatch, crc16_en13757, length_with_crcs, strip_link_crcs
 from .lorawan import LoRaWANMessage, looks_like_lorawan, parse_lorawan
 from .model import FrameError
 from .wmbus import WMBusTelegram, parse_wmbus
@@ -47,6 +47,18 @@ def parse_frame(
     return parse_wmbus_capture(data, line=line)
 
 
+def _second_block_has_crc(data: bytes) -> bool:
+    """True when bytes 12..27 are followed by their link CRC, as in a format A frame.
+
+    Asked only of frames with trailing bytes: a damaged L field can make a frame with link
+    CRCs look like one without them plus receiver bytes. By chance a frame without CRCs
+    passes this with a probability of 1 in 65,536.
+    """
+    if len(data) < 30:
+        return False
+    return crc16_en13757(data[12:28]) == int.from_bytes(data[28:30], "big")
+
+
 def parse_wmbus_capture(data: bytes, *, line: int = 0) -> WMBusTelegram:
     """Parse a wM-Bus capture with or without link CRCs, tolerating trailing bytes."""
     l_field = data[0]
@@ -65,6 +77,11 @@ def parse_wmbus_capture(data: bytes, *, line: int = 0) -> WMBusTelegram:
                 "damaged (frame format A)"
             )
     if plain <= size <= plain + MAX_TRAILING:
+        if _second_block_has_crc(data):
+            raise FrameError(
+                "the frame carries link CRCs, but its L field does not fit them: the capture "
+                "is damaged (frame format A)"
+            )
         return parse_wmbus(data[:plain], line=line, trailing_bytes=size - plain)
     hint = ""
     if l_field in _LORAWAN_DATA_MHDRS:

@@ -120,10 +120,11 @@ def read_line(line: str) -> bytes | str | None:
     text = line.strip()
     if not text or text[0] in "#;" or text.startswith("//"):
         return None
-    try:
-        return bytes.fromhex(text)  # the common case: plain hex, maybe with spaces
-    except ValueError:
-        pass
+    if len(text) <= MAX_HEX_DIGITS:
+        try:
+            return bytes.fromhex(text)  # the common case: plain hex, maybe with spaces
+        except ValueError:
+            pass
     if "#" in text:
         text = text.split("#", 1)[0].rstrip()
     if text.startswith("telegram="):

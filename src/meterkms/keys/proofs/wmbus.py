@@ -272,25 +272,26 @@ def _afl(walk: _Walk) -> None:
     walk.need(4, "the AFL header (CI 90)")
     end = pos + 2 + frame[pos + 1]
     walk.need(end - pos, "the AFL header (CI 90)")
+    if end < pos + 4:
+        raise FrameError(f"AFL at offset {pos}: its length field leaves no room for the FCL")
     fcl = frame[pos + 2] | frame[pos + 3] << 8
-    cursor = pos + 4
-    fields: dict[str, bytes] = {}
-    mcl = 0
-    for name, bit, size in (("mcl", 0x2000, 1), ("ki", 0x0200, 2), ("mcr", 0x0800, 4)):
-        if fcl & bit:
-            fields[name] = frame[cursor : cursor + size]
-            cursor += size
-    if "mcl" in fields:
-        mcl = fields["mcl"][0]
-    mac = b""
-    if fcl & 0x0400:
-        size = MAC_LENGTHS.get(mcl & 0x0F, 0)
-        mac = frame[cursor : cursor + size]
-        cursor += size
-    ml = frame[cursor : cursor + 2] if fcl & 0x1000 else b""
-    if cursor + len(ml) > end:
+    mcl_at = pos + 4
+    mcl = frame[mcl_at] if fcl & 0x2000 and mcl_at < end else 0
+    # Field offsets in the order of the standard; the MAC length comes from MCL.
+    sizes = (
+        1 if fcl & 0x2000 else 0,  # MCL
+        2 if fcl & 0x0200 else 0,  # KI
+        4 if fcl & 0x0800 else 0,  # MCR
+        MAC_LENGTHS.get(mcl & 0x0F, 0) if fcl & 0x0400 else 0,  # MAC
+        2 if fcl & 0x1000 else 0,  # ML
+    )
+    if mcl_at + sum(sizes) > end:
         raise FrameError(f"AFL at offset {pos}: its fields do not fit its length field")
-    walk.afl = AflHeader(fcl, mcl, fields.get("ki", b""), fields.get("mcr", b""), mac, ml)
+    starts = [mcl_at]
+    for size in sizes:
+        starts.append(starts[-1] + size)
+    ki, mcr, mac, ml = (frame[starts[i] : starts[i + 1]] for i in range(1, 5))
+    walk.afl = AflHeader(fcl, mcl, ki, mcr, mac, ml)
     walk.layers += ("AFL 90",)
     walk.pos = end
 

@@ -55,7 +55,7 @@ def prove_capture(
     fetch: Fetch,
     *,
     technology: Technology | None = None,
-    chunk_size: int = 5000,
+    chunk_size: int = 2000,
 ) -> Iterator[BatchReport]:
     """Parse and prove a capture chunk by chunk, with one ``fetch`` per chunk.
 

@@ -51,6 +51,8 @@ KEY_LENGTHS: dict[Scheme, tuple[int, ...]] = {
 
 def check_key(telegram: Telegram, key: bytes) -> KeyCheck:
     """Check one candidate key against one telegram."""
+    if telegram.scheme is Scheme.MODE5 and len(key) == 16:  # the bulk of real captures
+        return _mode5(telegram, key)
     unfit = _unfit(telegram, key)
     if unfit is not None:
         return unfit

@@ -58,7 +58,7 @@ def parse_capture_chunks(
     data: str | bytes | Iterable[str],
     *,
     technology: Technology | None = None,
-    chunk_size: int = 5000,
+    chunk_size: int = 2000,
 ) -> Iterator[ParsedInput]:
     """Parse captured traffic in chunks of ``chunk_size`` lines (numbering continues).
 

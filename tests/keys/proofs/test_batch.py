@@ -18,6 +18,7 @@ from meterkms.keys.proofs import (
     prove,
     prove_batch,
     prove_capture,
+    prove_many,
 )
 from meterkms.keys.proofs.encode import encode_join_accept, encode_join_request, encrypt_mode5
 
@@ -213,3 +214,9 @@ def test_chunking_never_changes_the_verdicts_or_the_summary(plan, chunk_size):
     whole = prove_batch(parse_capture(lines), stored)
     assert [r.verdict for c in chunks for r in c.reports] == [r.verdict for r in whole.reports]
     assert merge_summaries(c.summary for c in chunks) == whole.summary
+
+
+def test_prove_many_without_candidates_reports_no_device_for_each():
+    telegrams = parse_capture([topas("00000001", n, KEY_A) for n in range(3)]).telegrams
+    reports = prove_many(telegrams, [])
+    assert [r.verdict for r in reports] == [Verdict.NO_DEVICE] * 3

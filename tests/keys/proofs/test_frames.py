@@ -58,6 +58,11 @@ def test_lorawan_data_frame_gets_a_hint():
         parse_frame(bytes.fromhex("40F17DBE4900020001954378762B11FF0D"))
 
 
+def test_wired_mbus_long_frame_gets_a_hint():
+    with pytest.raises(FrameError, match="wired M-Bus"):
+        parse_frame(bytes.fromhex("681F1F68080272563412") + bytes(25) + bytes.fromhex("0016"))
+
+
 def test_join_messages_are_detected_as_lorawan():
     request = parse_frame(JOIN_REQUEST.frame_bytes)
     accept = parse_frame(JOIN_ACCEPT.frame_bytes)

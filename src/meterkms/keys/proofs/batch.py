@@ -160,7 +160,7 @@ def _found_under(
 ) -> DeviceAddress | None:
     """The first of the telegram's addresses with candidates, None when there is none."""
     address = telegram.address
-    if candidates.get(address):  # type: ignore[arg-type]  # checkable ones have one
+    if address is not None and candidates.get(address):
         return address
     for address in telegram.lookup_addresses[1:]:
         if candidates.get(address):
@@ -188,6 +188,10 @@ def prove_many(
     Each key is tried on all telegrams still unproven in one go. A report shows the checks
     of the proving candidate, or else those of the first candidate that could be checked.
     """
+    if not candidates:
+        return [
+            TelegramReport(telegram, (), Verdict.NO_DEVICE, NO_CANDIDATE) for telegram in telegrams
+        ]
     if len(candidates) == 1:  # the common case: one live key per device
         candidate = candidates[0]
         outcomes = check_key_many(telegrams, candidate.key)
@@ -195,7 +199,7 @@ def prove_many(
             _report(telegram, outcome, candidate.ref, 1, found_under)
             for telegram, outcome in zip(telegrams, outcomes, strict=True)
         ]
-    best: list[KeyCheck] = []
+    best: list[KeyCheck | None] = [None] * len(telegrams)
     proven_by: list[str | None] = [None] * len(telegrams)
     tried = [0] * len(telegrams)
     pending = list(range(len(telegrams)))
@@ -206,9 +210,8 @@ def prove_many(
         still = []
         for index, outcome in zip(pending, outcomes, strict=True):
             tried[index] += 1
-            if index == len(best):
-                best.append(outcome)
-            elif outcome.proven or (outcome.checks and not best[index].checks):
+            current = best[index]
+            if current is None or outcome.proven or (outcome.checks and not current.checks):
                 best[index] = outcome
             if outcome.proven:
                 proven_by[index] = candidate.ref
@@ -216,8 +219,9 @@ def prove_many(
                 still.append(index)
         pending = still
     return [
-        _report(telegram, best[i], proven_by[i], tried[i], found_under)
-        for i, telegram in enumerate(telegrams)
+        _report(telegram, outcome, proven_by[i], tried[i], found_under)
+        for i, (telegram, outcome) in enumerate(zip(telegrams, best, strict=True))
+        if outcome is not None  # every telegram met at least the first candidate
     ]
 
 

@@ -86,6 +86,8 @@ def parse_wmbus_capture(data: bytes, *, line: int = 0) -> WMBusTelegram:
     hint = ""
     if l_field in _LORAWAN_DATA_MHDRS:
         hint = " (a LoRaWAN data frame? only join requests and join accepts prove a key)"
+    elif l_field == 0x68 and size > 3 and data[3] == 0x68:
+        hint = " (a wired M-Bus long frame? only wireless M-Bus frames are read)"
     raise FrameError(
         f"the L field {l_field:02X} announces {plain} bytes ({with_crcs} with link CRCs), "
         f"but there are {size}{hint}"

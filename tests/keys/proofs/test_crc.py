@@ -49,7 +49,7 @@ frames = st.integers(min_value=9, max_value=255).flatmap(
 
 
 @given(frame=frames)
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 def test_adding_and_stripping_link_crcs_round_trips(frame):
     on_air = add_link_crcs(frame)
     assert len(on_air) == length_with_crcs(frame[0])

@@ -48,7 +48,7 @@ def kinds_passed(frame: bytes, key: bytes) -> list[tuple[CheckKind, bool]]:
 
 
 @given(key=aes_keys, with_crcs=crcs)
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None)
 def test_topas_mode5_round_trips(key, with_crcs):
     frame = on_air(encrypt_mode5(TOPAS, key), with_crcs)
     telegram = parse_frame(frame)
@@ -61,7 +61,7 @@ def test_topas_mode5_round_trips(key, with_crcs):
 
 
 @given(key=aes_keys, with_crcs=crcs)
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None)
 def test_aquastream_mode5_behind_a_module_uses_the_tpl_address(key, with_crcs):
     frame = on_air(encrypt_mode5(AQUASTREAM, key), with_crcs)
     telegram = parse_frame(frame)
@@ -87,7 +87,7 @@ def test_mode5_behind_a_module_of_another_maker_needs_the_tpl_address_in_the_iv(
 
 
 @given(key=aes_keys, with_crcs=crcs, counter=st.integers(0, 2**32 - 1), mac_type=st.integers(3, 7))
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None)
 def test_topas_mode7_with_afl_mac_round_trips(key, with_crcs, counter, mac_type):
     frame = on_air(
         encrypt_mode7(
@@ -102,7 +102,7 @@ def test_topas_mode7_with_afl_mac_round_trips(key, with_crcs, counter, mac_type)
 
 
 @given(key=aes_keys)
-@settings(max_examples=30)
+@settings(max_examples=30, deadline=None)
 def test_aquastream_mode7_derives_its_key_from_the_tpl_id(key):
     frame = encrypt_mode7(set_security(AQUASTREAM, mode=7, blocks=3), key, counter=7)
     telegram = parse_frame(frame)
@@ -111,7 +111,7 @@ def test_aquastream_mode7_derives_its_key_from_the_tpl_id(key):
 
 
 @given(key=aes_keys)
-@settings(max_examples=30)
+@settings(max_examples=30, deadline=None)
 def test_mode7_with_a_mac_and_no_encrypted_blocks_is_proven_by_the_mac_alone(key):
     frame = encrypt_mode7(set_security(TOPAS, mode=7, blocks=0), key, counter=1)
     assert kinds_passed(frame, key) == [(CheckKind.MAC, True)]
@@ -121,7 +121,7 @@ def test_mode7_with_a_mac_and_no_encrypted_blocks_is_proven_by_the_mac_alone(key
     key=st.sampled_from([8, 16, 24]).flatmap(lambda n: st.binary(min_size=n, max_size=n)),
     with_crcs=crcs,
 )
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None)
 def test_topas_as_des_mode2_round_trips(key, with_crcs):
     frame = on_air(encrypt_des_mode2(set_security(TOPAS, mode=2, blocks=4), key), with_crcs)
     telegram = parse_frame(frame)
@@ -130,7 +130,7 @@ def test_topas_as_des_mode2_round_trips(key, with_crcs):
 
 
 @given(key=aes_keys, with_crcs=crcs, session=st.integers(0, 2**29 - 1), cc=st.integers(0, 255))
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None)
 def test_ell_ctr_round_trips(key, with_crcs, session, cc):
     frame = on_air(encrypt_ell_ctr(COMPACT, key, session=session, cc=cc), with_crcs)
     telegram = parse_frame(frame)
@@ -147,7 +147,7 @@ def test_ell_ctr_round_trips(key, with_crcs, session, cc):
     cf_list=st.sampled_from([b"", bytes(range(16))]),
     opt_neg=st.booleans(),
 )
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None)
 def test_lorawan_join_request_and_accept_round_trip(
     key, join_eui, dev_eui, dev_nonce, cf_list, opt_neg
 ):

@@ -91,7 +91,7 @@ def test_empty_frame_is_an_error():
 
 
 @given(data=st.binary(max_size=300), technology=st.sampled_from([None, *Technology]))
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)
 def test_parse_frame_raises_nothing_but_frame_errors(data, technology):
     try:
         telegram = parse_frame(data, technology=technology)

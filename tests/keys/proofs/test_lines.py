@@ -128,7 +128,7 @@ hexish = st.text(alphabet="0123456789abcdefABCDEF xX|;=_:-#/+T1C\t\u00e9\x00", m
 
 
 @given(text=st.one_of(st.text(max_size=400), hexish, st.lists(hexish, max_size=8).map("\n".join)))
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)
 def test_parse_capture_never_crashes_and_accounts_for_every_line(text):
     parsed = parse_capture(text)
     lines = text.split("\n")
@@ -140,7 +140,7 @@ def test_parse_capture_never_crashes_and_accounts_for_every_line(text):
 
 
 @given(data=st.binary(max_size=300))
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 def test_parse_capture_of_raw_bytes_never_crashes(data):
     parsed = parse_capture(data)
     assert all(error.reason for error in parsed.errors)

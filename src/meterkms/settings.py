@@ -46,6 +46,8 @@ for _setting, _variable in ((SECRET_KEY, "SECRET_KEY"), (AUDIT_KEY, "AUDIT_KEY")
 # (see docs/vault.md); the embedded default is the local key file data/master.key.
 VAULT_DEK_CACHE_SIZE = env_int("DEK_CACHE_SIZE", 1024, minimum=0)
 VAULT_DEK_CACHE_SECONDS = env_int("DEK_CACHE_SECONDS", 300, minimum=0)
+#: How long a process may keep sealing under a data key another process retired.
+VAULT_LEASE_SECONDS = env_int("DEK_LEASE_SECONDS", 60, minimum=1)
 #: HMAC secret of key fingerprints (duplicate-key detection); derived from the audit key so it
 #: lives outside the database and survives restarts.
 FINGERPRINT_SECRET = hashlib.sha256(b"meterkms fingerprint v1|" + AUDIT_KEY.encode()).digest()

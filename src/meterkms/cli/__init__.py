@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "check": ("Run Django's deployment checks and meterkms' own checks", "meterkms_check"),
     "bench": ("Run benchmark scenarios; each figure next to its raw ceiling", "bench"),
     "audit": ("Audit log tools: `audit verify` checks the HMAC chain", "audit"),
+    "keys": ("Key hierarchy: `keys rotate-master`, `keys rotate-data-keys`, `keys status`", "keys"),
     "devices": ("Catalogue tools: `devices import FILE` registers devices and keys", "devices"),
     "manage": ("Run any Django management command (advanced)", None),
 }

@@ -313,3 +313,19 @@ class DeviceEvent(models.Model):
 
     def as_dict(self) -> dict[str, Any]:
         return {"time": self.created_at, "action": self.action, "by": self.actor_label}
+
+
+class ResealJob(models.Model):
+    """Progress of moving a manufacturer's stored keys to a new data key (resumable)."""
+
+    tenancy_kind = tenancy.GLOBAL
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    retired_data_key = models.CharField(max_length=36, blank=True)
+    last_id = models.BigIntegerField(default=0)
+    resealed = models.BigIntegerField(default=0)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"reseal job {self.pk} ({self.organisation_id})"

@@ -11,7 +11,10 @@ would pass ``NonceBudget.limit`` the DEK is retired and a new one installed befo
 encryption. A reserved block is also given up after ``lease_seconds``, so a DEK retired by
 another process stops receiving new seals from this one within that time.
 
-Threads: the public methods are thread-safe. Nonces come from ``os.urandom``, drawn in one
+Threads: the public methods are thread-safe. Reservations (leases) are per thread, so a
+thread's prepared capacity is its own, and no lock is held while the store is written (a
+process-wide lock around database writes would deadlock against a thread holding the
+database's write lock and waiting for it). Nonces come from ``os.urandom``, drawn in one
 call per batch.
 """
 
@@ -99,8 +102,9 @@ class Vault:
         self.cache = cache if cache is not None else DataKeyCache(clock=clock)
         self.budget = budget if budget is not None else NonceBudget()
         self._clock = clock
-        self._lock = threading.Lock()
-        self._leases: dict[str, _Lease] = {}
+        # Leases are per thread: a reservation a thread made before its database transaction
+        # (``prepare``) must not be used up by another thread of the same process.
+        self._local = threading.local()
 
     # -- sealing -------------------------------------------------------------------------
 
@@ -208,10 +212,9 @@ class Vault:
         :func:`meterkms.vault.rotation.reseal_blobs` to stop depending on it.
         """
         check_scope(scope)
-        with self._lock:
-            current = self.store.active(scope)
-            installed = self._install(scope, replacing=None if current is None else current.id)
-            self._leases.pop(scope, None)
+        current = self.store.active(scope)
+        installed = self._install(scope, replacing=None if current is None else current.id)
+        self._thread_leases().pop(scope, None)
         return installed.id
 
     def prepare(self, scope: str, count: int, *, seconds: float = 0.0) -> None:
@@ -225,41 +228,44 @@ class Vault:
         check_scope(scope)
         if count < 1:
             return
-        with self._lock:
-            now = self._clock()
-            lease = self._leases.get(scope)
-            if lease is not None and lease.remaining >= count and now + seconds < lease.expires:
-                return
-            for _ in range(8):
-                lease = self._new_lease(scope, count, now)
-                if lease.remaining >= count or count > self.budget.limit:
-                    break
-                # The active data key cannot cover the whole batch: start a fresh one.
-                self._install(scope, replacing=header_data_key_id(lease.header))
-            lease.expires = max(lease.expires, now + seconds)
-            self._leases[scope] = lease
+        now = self._clock()
+        lease = self._thread_leases().get(scope)
+        if lease is not None and lease.remaining >= count and now + seconds < lease.expires:
+            return
+        for _ in range(8):
+            lease = self._new_lease(scope, count, now)
+            if lease.remaining >= count or count > self.budget.limit:
+                break
+            # The active data key cannot cover the whole batch: start a fresh one.
+            self._install(scope, replacing=header_data_key_id(lease.header))
+        lease.expires = max(lease.expires, now + seconds)
+        self._thread_leases()[scope] = lease
 
     def release_lease(self, scope: str) -> None:
-        """Forget this process's reserved encryptions of ``scope``.
+        """Forget this thread's reserved encryptions of ``scope``.
 
         The next seal reserves afresh from the store's active DEK, so a rotation made by
         another process is picked up at once (re-seal jobs call this first).
         """
-        with self._lock:
-            self._leases.pop(scope, None)
+        self._thread_leases().pop(scope, None)
+
+    def _thread_leases(self) -> dict[str, _Lease]:
+        leases: dict[str, _Lease] | None = getattr(self._local, "leases", None)
+        if leases is None:
+            leases = self._local.leases = {}
+        return leases
 
     def _take(self, scope: str, wanted: int) -> tuple[DataKey, int]:
         """The DEK to seal with and how many of ``wanted`` encryptions it may make now."""
         check_scope(scope)
-        with self._lock:
-            now = self._clock()
-            lease = self._leases.get(scope)
-            if lease is None or lease.remaining <= 0 or now >= lease.expires:
-                lease = self._new_lease(scope, wanted, now)
-                self._leases[scope] = lease
-            granted = min(wanted, lease.remaining)
-            lease.remaining -= granted
-            header = lease.header
+        now = self._clock()
+        lease = self._thread_leases().get(scope)
+        if lease is None or lease.remaining <= 0 or now >= lease.expires:
+            lease = self._new_lease(scope, wanted, now)
+            self._thread_leases()[scope] = lease
+        granted = min(wanted, lease.remaining)
+        lease.remaining -= granted
+        header = lease.header
         return self._data_key(header, scope), granted
 
     def _new_lease(self, scope: str, wanted: int, now: float) -> _Lease:

@@ -138,7 +138,7 @@ def reseal_blobs(
     DEK, otherwise opened and sealed again (same record, slot, version; new nonce). Running
     it again on its own output changes nothing. Plaintexts exist only inside this call.
     """
-    vault.release_lease(scope)
+    vault.release_lease(scope)  # this thread's lease only: other threads keep theirs
     active = vault.active_data_key_id(scope)
     stale = [i for i, (_, blob) in enumerate(items) if Vault.data_key_id(blob) != active]
     if not stale:

@@ -87,7 +87,8 @@ def get_vault() -> Vault:
                 max_entries=settings.VAULT_DEK_CACHE_SIZE,
                 ttl_seconds=settings.VAULT_DEK_CACHE_SECONDS,
             )
-            _vault = Vault(provider, DjangoDataKeyStore(), cache=cache, budget=NonceBudget())
+            budget = NonceBudget(lease_seconds=settings.VAULT_LEASE_SECONDS)
+            _vault = Vault(provider, DjangoDataKeyStore(), cache=cache, budget=budget)
     return _vault
 
 

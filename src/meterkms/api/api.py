@@ -7,7 +7,7 @@ from ninja import NinjaAPI
 from meterkms import __version__
 from meterkms.api import errors
 from meterkms.api.auth import AUTH
-from meterkms.api.routers import audit, me, tokens
+from meterkms.api.routers import audit, emails, me, tokens
 
 api = NinjaAPI(
     title="meterkms API",
@@ -25,3 +25,4 @@ errors.install(api)
 api.add_router("/me", me.router)
 api.add_router("/tokens", tokens.router)
 api.add_router("/audit", audit.router)
+api.add_router("/emails", emails.router)

@@ -53,6 +53,8 @@ def test_the_list_shows_system_defaults_and_the_own_tree_only(world: World, clie
     assert "System Default: Confirm Email (en)" in html
     assert "Copy of System Default: Invite Email (en)" in html
     assert "Carol" not in html
+    # "in use" marks only where there is a choice: the invitation (en) with its copy.
+    assert html.count(">in use</span>") == 1
     assert f'href="/admin/emails/{own.pk}/edit/"' in html
     # System defaults offer no edit, activate or delete.
     system = _system()

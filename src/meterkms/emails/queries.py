@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.db.models import Count, QuerySet
 
 from meterkms.core import tenancy
 from meterkms.emails.defaults import SYSTEM_DEFAULTS
@@ -87,3 +88,21 @@ def effective_template_ids(organisation: Organisation) -> set[int]:
             if key not in chosen or rank < chosen[key][0]:
                 chosen[key] = (rank, pk)
     return {pk for _rank, pk in chosen.values()}
+
+
+def contested_in_use(organisation: Organisation, visible: QuerySet[EmailTemplate]) -> set[int]:
+    """The templates in use where the list offers a choice (more than one per kind × language).
+
+    Where the system default is the only candidate, marking it "in use" says nothing.
+    """
+    groups = {
+        (kind, language)
+        for kind, language, count in visible.order_by()
+        .values_list("kind", "language")
+        .annotate(count=Count("pk"))
+        if count > 1
+    }
+    in_use = effective_template_ids(organisation)
+    with tenancy.crossing("an organisation's emails fall back to its ancestors' templates"):
+        rows = EmailTemplate.objects.filter(pk__in=in_use).values_list("pk", "kind", "language")
+        return {pk for pk, kind, language in rows if (kind, language) in groups}

@@ -22,7 +22,7 @@ from meterkms.emails.enums import PENDING_STATES, OutboxState, placeholders
 from meterkms.emails.filters import EmailTemplateFilter, OutboxFilter
 from meterkms.emails.forms import TemplateForm, TestEmailForm
 from meterkms.emails.models import EmailTemplate, OutboxMessage
-from meterkms.emails.queries import effective_template_ids
+from meterkms.emails.queries import contested_in_use
 from meterkms.organisations.permissions import Perm
 from meterkms.web.views.base import apply_domain_error, render_list, requires
 
@@ -64,13 +64,14 @@ def _organisation_name(request: HttpRequest, template: EmailTemplate) -> str:
 def template_list_view(request: HttpRequest) -> HttpResponse:
     """The templates of the actor's tree and the system defaults, with filters."""
     actor = request.actor  # type: ignore[attr-defined]
+    visible = EmailTemplate.objects.visible_to(actor).select_related("organisation")
     return render_list(
         request,
         "web/emails/templates.html",
         filterset_class=EmailTemplateFilter,
         filterset_kwargs={"actor": actor},
-        queryset=EmailTemplate.objects.visible_to(actor).select_related("organisation"),
-        context={"in_use": effective_template_ids(request.user.organisation)},  # type: ignore[attr-defined]
+        queryset=visible,
+        context={"in_use": contested_in_use(request.user.organisation, visible)},  # type: ignore[attr-defined]
     )
 
 

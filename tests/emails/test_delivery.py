@@ -240,3 +240,21 @@ def test_the_link_never_reaches_the_logs(
         _queue(world)
     assert "next attempt" in caplog.text
     assert "secret-token" not in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_queue_that_refuses_the_task_does_not_fail_the_sender(
+    world: World, smtp_server: SmtpServer, committed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from meterkms.emails.services import outbox as sending
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("task queue unavailable")
+
+    monkeypatch.setattr(sending, "enqueue_delivery", refuse)
+    with committed():
+        message = _queue(world)  # no exception reaches the sender
+    assert _row(message).state == OutboxState.QUEUED
+    monkeypatch.undo()
+    assert delivery.send_due().sent == 1
+    assert len(smtp_server.received) == 1

@@ -25,6 +25,7 @@ from meterkms.audit.actions import Action
 from meterkms.audit.services import record
 from meterkms.core.errors import DomainError
 from meterkms.emails import rendering
+from meterkms.emails.delivery import enqueue_delivery
 from meterkms.emails.enums import REQUIRED, EmailKind, OutboxState, placeholder_names
 from meterkms.emails.models import EmailTemplate, OutboxMessage
 from meterkms.emails.queries import resolve_template, template_language
@@ -98,8 +99,6 @@ def _write_outbox(
         message_id=make_msgid(domain=domain),
     )
     message.save(force_insert=True)
-    from meterkms.emails.delivery import enqueue_delivery
-
     # After commit only: a rolled-back sender sends nothing. ``robust``: a queue that cannot
     # take the task must not fail the sender's request; the row waits for the next sweep.
     transaction.on_commit(functools.partial(enqueue_delivery, message.pk), robust=True)
@@ -206,8 +205,6 @@ def requeue_message(
         data=previous,
         channel=channel,
     )
-    from meterkms.emails.delivery import enqueue_delivery
-
     transaction.on_commit(functools.partial(enqueue_delivery, locked.pk), robust=True)
     locked.refresh_from_db()
     return locked

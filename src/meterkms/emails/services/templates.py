@@ -147,7 +147,8 @@ def copy_template(
         copied_from=template,
     )
     copy.save(force_insert=True)
-    base = template.sort_path or sort_path(template.kind, template.language)
+    # Deep chains of copies of copies stop nesting rather than outgrow the column.
+    base = (template.sort_path or sort_path(template.kind, template.language))[:980]
     # Newer copies sort first, so a fresh copy sits directly below its original.
     copy.sort_path = f"{base}{10**12 - copy.pk:012d}/"
     copy.save(update_fields=["sort_path"])

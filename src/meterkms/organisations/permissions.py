@@ -50,6 +50,7 @@ class Perm(StrEnum):
     ORGANISATIONS_CREATE = "organisations:create"
     ORGANISATIONS_EDIT = "organisations:edit"
     PARTNERS_MANAGE = "partners:manage"
+    EMAILS_READ = "emails:read"
     EMAILS_EDIT = "emails:edit"
     DEVICES_READ = "devices:read"
     DEVICES_IMPORT = "devices:import"
@@ -81,6 +82,7 @@ _OPERATOR = _EVERYONE | {
 }
 _ADMIN = _OPERATOR | {
     Perm.AUDIT_READ,
+    Perm.EMAILS_READ,
     Perm.USERS_READ,
     Perm.USERS_MANAGE,
     Perm.USERS_INVITE,

@@ -26,6 +26,18 @@ class Section:
 ADMIN: list[Section] = [
     Section("web:tokens", _("API tokens"), Perm.TOKENS_MANAGE, _("Tokens for head-end systems")),
     Section("web:audit", _("Audit log"), Perm.AUDIT_READ, _("Every security-relevant event")),
+    Section(
+        "web:email_templates",
+        _("Email"),
+        Perm.EMAILS_EDIT,
+        _("Email templates: preview, copy, activate, edit"),
+    ),
+    Section(
+        "web:email_outbox",
+        _("Outbox"),
+        Perm.EMAILS_READ,
+        _("Every email sent: state, attempts, errors"),
+    ),
 ]
 
 CATALOGUE: list[Section] = [

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from django.urls import path
 
-from meterkms.web.views import accounts, audit, devices, home, imports, tokens
+from meterkms.web.views import (
+    account_emails,
+    accounts,
+    audit,
+    devices,
+    emails,
+    home,
+    imports,
+    tokens,
+)
 
 app_name = "web"
 
@@ -28,4 +37,80 @@ urlpatterns = [
     path(
         "catalogue/imports/<int:run_id>/commit/", imports.import_commit_view, name="import_commit"
     ),
+    path("admin/emails/", emails.template_list_view, name="email_templates"),
+    path(
+        "admin/emails/<int:template_id>/edit/",
+        emails.template_edit_view,
+        name="email_template_edit",
+    ),
+    path(
+        "admin/emails/<int:template_id>/preview/",
+        emails.template_preview_view,
+        name="email_template_preview",
+    ),
+    path(
+        "admin/emails/<int:template_id>/preview.html",
+        emails.template_preview_html_view,
+        name="email_template_preview_html",
+    ),
+    path(
+        "admin/emails/<int:template_id>/test/",
+        emails.template_test_view,
+        name="email_template_test",
+    ),
+    path(
+        "admin/emails/<int:template_id>/copy/",
+        emails.template_copy_view,
+        name="email_template_copy",
+    ),
+    path(
+        "admin/emails/<int:template_id>/activate/",
+        emails.template_activate_view,
+        name="email_template_activate",
+    ),
+    path(
+        "admin/emails/<int:template_id>/deactivate/",
+        emails.template_deactivate_view,
+        name="email_template_deactivate",
+    ),
+    path(
+        "admin/emails/<int:template_id>/delete/",
+        emails.template_delete_view,
+        name="email_template_delete",
+    ),
+    path("admin/emails/outbox/", emails.outbox_view, name="email_outbox"),
+    path(
+        "admin/emails/outbox/<int:message_id>/",
+        emails.outbox_detail_view,
+        name="email_outbox_detail",
+    ),
+    path(
+        "admin/emails/outbox/<int:message_id>/body.html",
+        emails.outbox_html_view,
+        name="email_outbox_html",
+    ),
+    path(
+        "admin/emails/outbox/<int:message_id>/retry/",
+        emails.outbox_retry_view,
+        name="email_outbox_retry",
+    ),
+    path("password/forgot/", account_emails.password_forgot_view, name="password_forgot"),
+    path(
+        "password/reset/<str:token>/",
+        account_emails.password_reset_link_view,
+        name="password_reset_link",
+    ),
+    path("password/reset/", account_emails.password_reset_view, name="password_reset"),
+    path("profile/email/", account_emails.email_change_view, name="email_change"),
+    path(
+        "profile/email/cancel/",
+        account_emails.email_change_cancel_view,
+        name="email_change_cancel",
+    ),
+    path(
+        "email/confirm/<str:token>/",
+        account_emails.email_confirm_link_view,
+        name="email_confirm_link",
+    ),
+    path("email/confirm/", account_emails.email_confirm_view, name="email_confirm"),
 ]

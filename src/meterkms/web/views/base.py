@@ -67,9 +67,9 @@ def render_list(
 
     ``queryset`` must already be scoped to the actor: the filters only narrow it.
     """
-    filterset = filterset_class(request.GET or None, queryset=queryset, **(filterset_kwargs or {}))
-    # An unbound filter set (no parameters) lists everything in scope.
-    rows = filterset.qs if not filterset.is_bound or filterset.is_valid() else queryset.none()
+    # Always bound: an unbound FilterSet is never "valid", which would empty an unfiltered list.
+    filterset = filterset_class(request.GET, queryset=queryset, **(filterset_kwargs or {}))
+    rows = filterset.qs if filterset.is_valid() else queryset.none()
     page = paginate(rows, limit=request.GET.get("limit"), offset=request.GET.get("offset"))
     query = request.GET.copy()
     query.pop("offset", None)

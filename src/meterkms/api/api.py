@@ -7,7 +7,15 @@ from ninja import NinjaAPI
 from meterkms import __version__
 from meterkms.api import errors
 from meterkms.api.auth import AUTH
-from meterkms.api.routers import audit, me, tokens
+from meterkms.api.routers import (
+    audit,
+    invitations,
+    me,
+    organisations,
+    partners,
+    tokens,
+    users,
+)
 
 api = NinjaAPI(
     title="meterkms API",
@@ -25,3 +33,7 @@ errors.install(api)
 api.add_router("/me", me.router)
 api.add_router("/tokens", tokens.router)
 api.add_router("/audit", audit.router)
+api.add_router("/users", users.router)
+api.add_router("/invitations", invitations.router)
+api.add_router("/organisations", organisations.router)
+api.add_router("/partners", partners.router)

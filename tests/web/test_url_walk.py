@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
+from tests.admin_menu import routes as _admin_menu_routes  # noqa: F401
 from tests.support.clients import HttpsClient
 from tests.support.personas import World, build_world
 from tests.support.urlwalk import KINDS, PERSONAS, ROUTES, Route, project_url_names

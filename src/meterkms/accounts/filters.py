@@ -25,7 +25,7 @@ class UserFilter(ScopedFilterSet):
         field_name="organisation",
         queryset=Organisation._base_manager.none(),
     )
-    role = django_filters.ChoiceFilter(label=_("Roles"), choices=role_choices)
+    role = django_filters.ChoiceFilter(label=_("Roles"), choices=role_choices())
     state = django_filters.ChoiceFilter(
         label=_("State"), choices=ACTIVITY_CHOICES, method="filter_state"
     )

@@ -88,7 +88,7 @@ class InvitationFilter(ScopedFilterSet):
         field_name="organisation",
         queryset=Organisation._base_manager.none(),
     )
-    role = django_filters.ChoiceFilter(label=_("Role"), choices=role_choices)
+    role = django_filters.ChoiceFilter(label=_("Role"), choices=role_choices())
     name = django_filters.CharFilter(label=_("Name"), lookup_expr="icontains")
     email = django_filters.CharFilter(label=_("Email"), lookup_expr="icontains")
 

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "meterkms.organisations",
     "meterkms.accounts",
     "meterkms.audit",
+    "meterkms.emails",
     "meterkms.api",
     "meterkms.web",
     "meterkms.cli",
@@ -148,29 +149,46 @@ SERVER_EMAIL = EMAIL_FROM
 SMTP_HOST = env_str("SMTP_HOST")
 MAIL_DIR = DATA_DIR / "mail"
 if SMTP_HOST:
+    _smtp_starttls = env_bool("SMTP_STARTTLS", True)
+    _smtp_tls = env_bool("SMTP_TLS", False)
+    if _smtp_starttls and _smtp_tls:
+        raise ImproperlyConfigured(
+            "METERKMS_SMTP_TLS (TLS from the first byte, port 465) and METERKMS_SMTP_STARTTLS "
+            "(upgrade after connecting, port 587) exclude each other: set one of them to false"
+        )
     MAILERS = {
         "default": {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "OPTIONS": {
                 "host": SMTP_HOST,
-                "port": env_int("SMTP_PORT", 587, minimum=1),
+                "port": env_int(
+                    "SMTP_PORT", 465 if _smtp_tls else 587 if _smtp_starttls else 25, minimum=1
+                ),
                 "username": env_str("SMTP_USER"),
                 "password": env_secret("SMTP_PASSWORD"),
-                "use_tls": env_bool("SMTP_STARTTLS", True),
-                "use_ssl": env_bool("SMTP_TLS", False),
+                "use_tls": _smtp_starttls,
+                "use_ssl": _smtp_tls,
                 "timeout": env_int("SMTP_TIMEOUT", 20, minimum=1),
             },
         }
     }
 else:
-    # Embedded default: mails land as files in the data directory so that a user of the
-    # demo can open an invitation link without a mail server.
+    # Embedded default: every mail lands as a file in the data directory and on the console,
+    # so that a user of the demo can open an invitation link without a mail server.
     MAILERS = {
         "default": {
-            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "BACKEND": "meterkms.emails.backends.FileAndConsoleBackend",
             "OPTIONS": {"file_path": str(MAIL_DIR)},
         }
     }
+#: Outbox delivery: attempts before a temporary failure counts as permanent, the first
+#: back-off (doubling up to an hour), and how long failed messages keep their deliverable body.
+EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 10, minimum=1)
+EMAIL_RETRY_SECONDS = env_int("EMAIL_RETRY_SECONDS", 60, minimum=1)
+EMAIL_FAILED_RETENTION_HOURS = env_int("EMAIL_FAILED_RETENTION_HOURS", 72, minimum=1)
+#: Lifetime of "forgot password" links (at most 60 minutes) and email confirmation links.
+PASSWORD_RESET_MINUTES = min(env_int("PASSWORD_RESET_MINUTES", 60, minimum=5), 60)
+EMAIL_CONFIRM_HOURS = env_int("EMAIL_CONFIRM_HOURS", 24, minimum=1)
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

@@ -8,7 +8,8 @@ invitation with one conditional UPDATE, so of any number of concurrent accepts e
 wins, whatever the isolation level. Every link that does not work — unknown, expired, used,
 revoked, superseded — gets the same answer from the same single query.
 
-The email leaves only when the transaction commits (see ``mail``).
+The email is queued in the outbox inside the same transaction and leaves only when it commits
+(see ``mail``).
 """
 
 from __future__ import annotations
@@ -167,7 +168,9 @@ def invite_user(
         data={"email": email, "role": role},
         channel=channel,
     )
-    mail.send_invitation(invitation, invitation_link(token))
+    mail.send_invitation(
+        invitation, invitation_link(token), inviter_name=guards.acting_user(actor).name
+    )
     return invitation
 
 
@@ -249,7 +252,9 @@ def _resend(actor: Any, invitation: Invitation, channel: str | None) -> Invitati
         data={"email": invitation.email, "send_count": invitation.send_count},
         channel=channel,
     )
-    mail.send_invitation(invitation, invitation_link(token))
+    mail.send_invitation(
+        invitation, invitation_link(token), inviter_name=guards.acting_user(actor).name
+    )
     return invitation
 
 

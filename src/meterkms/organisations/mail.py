@@ -1,105 +1,81 @@
-"""The invitation email: its text in the invitee's language, sent only after commit.
+"""The invitation email ("invite user"): queued through the outbox, previewed with a mask.
 
-The message is rendered inside the service's transaction (so it shows what was saved) and
-handed to the mailer by ``transaction.on_commit``: a transaction that rolls back sends
-nothing. The link is a secret: it is never logged, and the preview shows a placeholder.
+``queue_email`` writes the outbox row inside the invitation service's transaction and hands
+it to the worker only after commit, so a rolled-back invitation sends nothing. The link is
+masked wherever the message is shown (outbox, preview); the template comes from the
+invitee's organisation, else its nearest ancestor, else the system default, in the
+invitee's language.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
+from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage
-from django.db import transaction
-from django.utils import formats, timezone, translation
-from django.utils.translation import gettext as _
+from django.utils import timezone
 
+from meterkms.emails import rendering
+from meterkms.emails.enums import EmailKind
+from meterkms.emails.queries import resolve_template, template_language
+from meterkms.emails.services import queue_email
 from meterkms.organisations.models import Invitation, Organisation
-from meterkms.organisations.permissions import Role
-
-logger = logging.getLogger(__name__)
-
-#: What the preview shows instead of the link (the token exists only once it is sent).
-LINK_PLACEHOLDER = "/invitations/accept/…/"
+from meterkms.organisations.permissions import ROLE_LABELS, Role
 
 
-@dataclass(frozen=True)
-class Message:
-    """Subject and plain-text body of one email (the body holds the link: never in a repr).
-
-    The on-commit hook logs its callable when delivery fails, so the repr must not show
-    the body.
-    """
-
-    subject: str
-    body: str = field(repr=False)
+def _context(*, link: str, expires_at: datetime, inviter_name: str, role: str) -> dict[str, Any]:
+    return {
+        "link": link,
+        "expires_at": expires_at,
+        "inviter_name": inviter_name,
+        # A lazy label: queue_email translates it into the invitee's language.
+        "role": ROLE_LABELS[Role(role)],
+    }
 
 
-def render(
-    *,
-    recipient_name: str,
-    organisation: Organisation,
-    role: str,
-    language: str,
-    link: str,
-    expires_at: datetime,
-) -> Message:
-    """The invitation email in ``language``."""
-    with translation.override(language):
-        expiry = formats.date_format(timezone.localtime(expires_at), "DATETIME_FORMAT")
-        values = {
-            "recipient_name": recipient_name,
-            "organisation": organisation.name,
-            "role": Role(role).label,
-            "link": link,
-            "expires_at": expiry,
-        }
-        subject = _("Your invitation to %(organisation)s on meterkms") % values
-        body = (
-            _(
-                "Hello %(recipient_name)s,\n\n"
-                "you have been invited to join %(organisation)s on meterkms as %(role)s.\n\n"
-                "Open this link to choose your password and log in:\n%(link)s\n\n"
-                "The link works once, until %(expires_at)s. If you did not expect this "
-                "invitation, ignore this email."
-            )
-            % values
-        )
-    return Message(subject=subject, body=body)
+def send_invitation(invitation: Invitation, link: str, *, inviter_name: str) -> None:
+    """Queue the invitation email; it leaves once the current transaction commits."""
+    queue_email(
+        kind=EmailKind.INVITE_USER,
+        to=invitation.email,
+        recipient_name=invitation.name,
+        language=invitation.language,
+        organisation=invitation.organisation,
+        context=_context(
+            link=link,
+            expires_at=invitation.expires_at,
+            inviter_name=inviter_name,
+            role=invitation.role,
+        ),
+        masked=("link",),
+    )
 
 
 def preview(
-    *, recipient_name: str, organisation: Organisation, role: str, language: str
-) -> Message:
-    """The email as it will be sent, with a placeholder instead of the secret link."""
-    return render(
-        recipient_name=recipient_name,
-        organisation=organisation,
-        role=role,
-        language=language,
-        link=settings.METERKMS_PUBLIC_URL.rstrip("/") + LINK_PLACEHOLDER,
-        expires_at=timezone.now() + timedelta(hours=settings.METERKMS_INVITATION_HOURS),
+    *,
+    recipient_name: str,
+    email: str,
+    organisation: Organisation,
+    role: str,
+    language: str,
+    inviter_name: str,
+) -> rendering.Rendered:
+    """The email as it will be sent, rendered from the same template, with the link masked."""
+    language = template_language(language)
+    template = resolve_template(
+        kind=EmailKind.INVITE_USER, language=language, organisation=organisation
     )
-
-
-def _deliver(to: str, message: Message) -> None:
-    EmailMessage(message.subject, message.body, settings.DEFAULT_FROM_EMAIL, [to]).send()
-
-
-def send_invitation(invitation: Invitation, link: str) -> None:
-    """Send the invitation email once the current transaction commits."""
-    message = render(
-        recipient_name=invitation.name,
-        organisation=invitation.organisation,
-        role=invitation.role,
-        language=invitation.language,
-        link=link,
-        expires_at=invitation.expires_at,
+    expires_at = timezone.now() + timedelta(hours=settings.METERKMS_INVITATION_HOURS)
+    values = rendering.format_values(
+        {
+            "recipient_name": recipient_name,
+            "recipient_email": email,
+            "organisation": organisation.name,
+            "site_url": settings.METERKMS_PUBLIC_URL.rstrip("/"),
+            **_context(
+                link=rendering.MASK, expires_at=expires_at, inviter_name=inviter_name, role=role
+            ),
+        },
+        language,
     )
-    # robust: a mail server failure after the commit is logged, not turned into an error
-    # page for a change that did happen; the administrator can resend.
-    transaction.on_commit(partial(_deliver, invitation.email, message), robust=True)
+    return rendering.render(template, rendering.masked(values, ("link",)))

@@ -76,11 +76,13 @@ def preview_invitation(request: HttpRequest, payload: InvitationIn) -> dict[str,
     invitations.check_invitation(actor=actor, **values)
     message = mail.preview(
         recipient_name=values["name"],
+        email=values["email"],
         organisation=values["organisation"],
         role=values["role"],
         language=values["language"],
+        inviter_name=actor.user.name,
     )
-    return {"subject": message.subject, "body": message.body}
+    return {"subject": message.subject, "body": message.text}
 
 
 @router.post(

@@ -124,7 +124,7 @@ class InvitationPatch(Schema):
 
 
 class EmailPreviewOut(Schema):
-    """The invitation email as it would be sent (the link is a placeholder)."""
+    """The invitation email as it would be sent (subject and plain text; the link masked)."""
 
     subject: str
     body: str

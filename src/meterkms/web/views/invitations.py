@@ -73,9 +73,11 @@ def _review(request: HttpRequest, form: InvitationForm) -> HttpResponse:
     data = form.cleaned_data
     preview = mail.preview(
         recipient_name=data["name"],
+        email=data["email"],
         organisation=data["organisation"],
         role=data["role"],
         language=data["language"],
+        inviter_name=request.actor.name,  # type: ignore[attr-defined]
     )
     return render(request, "web/invitations/review.html", {"form": form, "preview": preview})
 

@@ -45,7 +45,9 @@ class OrganisationFilter(ScopedFilterSet):
     organisation_filters = ("organisation", "parent")
 
     organisation = django_filters.ModelChoiceFilter(
-        label=_("Organisation"), field_name="id", queryset=Organisation._base_manager.none()
+        label=_("Organisation"),
+        queryset=Organisation._base_manager.none(),
+        method="filter_organisation",
     )
     parent = django_filters.ModelChoiceFilter(
         label=_("Parent organisation"),
@@ -70,6 +72,11 @@ class OrganisationFilter(ScopedFilterSet):
             .distinct()
         )
         self.filters["customer_reference"].extra["choices"] = [(r, r) for r in references]
+
+    def filter_organisation(
+        self, queryset: models.QuerySet, name: str, value: Organisation
+    ) -> models.QuerySet:
+        return queryset.filter(pk=value.pk)
 
 
 class InvitationFilter(ScopedFilterSet):

@@ -68,7 +68,8 @@ def render_list(
     ``queryset`` must already be scoped to the actor: the filters only narrow it.
     """
     filterset = filterset_class(request.GET or None, queryset=queryset, **(filterset_kwargs or {}))
-    rows = filterset.qs if filterset.is_valid() else queryset.none()
+    # Unbound (no filters chosen) lists everything; invalid filters list nothing.
+    rows = filterset.qs if not filterset.is_bound or filterset.is_valid() else queryset.none()
     page = paginate(rows, limit=request.GET.get("limit"), offset=request.GET.get("offset"))
     query = request.GET.copy()
     query.pop("offset", None)

@@ -26,10 +26,10 @@ class OrganisationForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["parent"].queryset = parents  # type: ignore[attr-defined]
         if own:
-            # The actor's own organisation: its place and its rights are not theirs to change.
-            for name in ("parent", "may_create_organisations"):
-                self.fields[name].disabled = True
-            self.fields["parent"].required = False
+            # The actor's own organisation: its place and its rights are not theirs to change
+            # (and its parent lies outside what they may see).
+            del self.fields["parent"]
+            self.fields["may_create_organisations"].disabled = True
 
 
 class PartnerForm(forms.Form):

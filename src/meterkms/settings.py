@@ -309,6 +309,8 @@ LOGGING = {
 # --- product settings ----------------------------------------------------------------------------
 METERKMS_DEMO_PASSWORD = env_secret("DEMO_PASSWORD")
 METERKMS_PUBLIC_URL = env_str("PUBLIC_URL", f"https://{SERVER_HOST}:{SERVER_PORT}")
+#: How long an invitation link works, in hours.
+METERKMS_INVITATION_HOURS = env_int("INVITATION_HOURS", 72, minimum=1)
 
 from meterkms.accounts.passwords import password_validators  # noqa: E402
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
+from tests.admin_menu import routes as _admin_menu_routes  # noqa: F401
 from tests.devices import routes as _devices_routes  # noqa: F401
 from tests.emails import routes as _emails_routes  # noqa: F401 - registers the emails routes
 from tests.support.clients import HttpsClient

@@ -1,4 +1,4 @@
-"""Forms of the account pages: login, profile, password change, API tokens."""
+"""Forms of the account pages (login, profile, password, API tokens) and of user admin."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
 from meterkms.accounts.models import CsvDelimiter, Language, ThousandsSeparator
-from meterkms.organisations.permissions import Perm
+from meterkms.organisations.permissions import Perm, Role, may_grant
 
 
 class LoginForm(forms.Form):
@@ -87,3 +87,81 @@ class TokenForm(forms.Form):
         self.fields["scopes"].choices = choices  # type: ignore[attr-defined]
         if not self.is_bound:
             self.initial["scopes"] = [value for value, _label in choices]
+
+
+def grantable_roles(actor: Any) -> list[tuple[str, str]]:
+    """The roles ``actor`` may give, highest first, labelled in the current language."""
+    granter = getattr(actor, "user", actor).role
+    return [(role.value, role.label) for role in Role if may_grant(granter, role)]
+
+
+class UserForm(forms.Form):
+    """Add or edit a user ("Anwender hinzufügen" / "Anwender bearbeiten").
+
+    Organisations are the actor's subtree and roles those the actor may grant; the services
+    check both again. Editing has no password field (the password has its own page), and an
+    administrator editing themselves cannot touch their own role or organisation.
+    """
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    email = forms.EmailField(label=_("Email"), max_length=254)
+    organisation = forms.ModelChoiceField(label=_("Organisation"), queryset=None)
+    role = forms.ChoiceField(label=_("User role"))
+    language = forms.ChoiceField(label=_("User language"), choices=Language.choices)
+    csv_delimiter = forms.ChoiceField(label=_("CSV column delimiter"), choices=CsvDelimiter.choices)
+    csv_thousands_separator = forms.ChoiceField(
+        label=_("CSV thousands separator"), choices=ThousandsSeparator.choices, required=False
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        max_length=1024,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        actor: Any,
+        organisations: Any,
+        editing: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = organisations  # type: ignore[attr-defined]
+        roles = grantable_roles(actor)
+        if editing is not None and editing.role not in dict(roles):
+            roles = [(editing.role, Role(editing.role).label), *roles]
+        self.fields["role"].choices = roles  # type: ignore[attr-defined]
+        if editing is not None:
+            del self.fields["password"]
+            if getattr(actor, "user", actor).pk == editing.pk:
+                self.fields["role"].disabled = True
+                self.fields["organisation"].disabled = True
+        else:
+            self.fields[
+                "password"
+            ].help_text = password_validation.password_validators_help_text_html()
+
+
+class SetPasswordForm(forms.Form):
+    """An administrator sets another user's password (they change it at their next login)."""
+
+    new_password = forms.CharField(
+        label=_("New password"),
+        strip=False,
+        max_length=1024,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    confirmation = forms.CharField(
+        label=_("Confirm new password"),
+        strip=False,
+        max_length=1024,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields[
+            "new_password"
+        ].help_text = password_validation.password_validators_help_text_html()

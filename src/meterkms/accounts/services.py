@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from meterkms.accounts import guards
 from meterkms.accounts.middleware import SESSION_LOGIN_AT, SESSION_SEEN_AT
 from meterkms.accounts.models import ApiToken, User
 from meterkms.audit.actions import Action
@@ -46,23 +47,36 @@ def create_user(
     role: Role,
     password: str | None,
     language: str = "de",
+    csv_delimiter: str = ";",
+    csv_thousands_separator: str = "",
     must_change_password: bool = False,
     actor: Any | None = None,
     channel: str | None = None,
 ) -> User:
-    """Create a user; the password is checked against the policy (None: no usable password)."""
+    """Create a user; the password is checked against the policy (None: no usable password).
+
+    With an ``actor`` (an administrator in the web UI or the API) the actor needs
+    ``users:manage``, the organisation must lie in the actor's subtree and the role must not
+    be above the actor's own. Without one (the command line, the demo loader, an accepted
+    invitation whose checks ran when it was sent) the caller has decided already.
+    """
+    if actor is not None:
+        guards.require_perm(actor, Perm.USERS_MANAGE)
+        guards.require_in_scope(actor, organisation)
+        guards.require_grantable(actor, role)
     email = email.strip().lower()
-    with tenancy.crossing("email addresses are unique across all organisations"):
-        if User.objects.filter(email__iexact=email).exists():
-            raise DomainError("conflict", _("A user with this email address exists already."))
+    ensure_email_free(email)
     user = User(
         email=email,
         name=name.strip(),
         organisation=organisation,
         role=Role(role).value,
         language=language,
+        csv_delimiter=csv_delimiter,
+        csv_thousands_separator=csv_thousands_separator,
         must_change_password=must_change_password,
     )
+    check_fields(user)
     if password is None:
         user.set_unusable_password()
     else:
@@ -79,6 +93,37 @@ def create_user(
         channel=channel,
     )
     return user
+
+
+def ensure_email_free(email: str, *, exclude: User | None = None) -> None:
+    """Refuse an email address that another account uses already (case-insensitive)."""
+    with tenancy.crossing("email addresses are unique across all organisations"):
+        taken = User.objects.filter(email__iexact=email.strip())
+        if exclude is not None:
+            taken = taken.exclude(pk=exclude.pk)
+        if taken.exists():
+            message = _("A user with this email address exists already.")
+            raise DomainError("conflict", message, details=[{"field": "email", "message": message}])
+
+
+def check_fields(user: User) -> None:
+    """Validate a user's plain fields (name, email format, language, CSV choices)."""
+    if not user.name.strip():
+        message = _("The name must not be empty.")
+        raise DomainError("invalid", message, details=[{"field": "name", "message": message}])
+    try:
+        # Uniqueness is checked across tenants by ensure_email_free(); the organisation
+        # was chosen from the actor's scope.
+        user.clean_fields(exclude=["password", "organisation", "role"])
+    except ValidationError as exc:
+        details = [
+            {"field": field, "message": str(message)}
+            for field, messages in exc.message_dict.items()
+            for message in messages
+        ]
+        raise DomainError(
+            "invalid", " ".join(d["message"] for d in details), details=details
+        ) from None
 
 
 @transaction.atomic

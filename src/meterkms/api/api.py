@@ -7,7 +7,17 @@ from ninja import NinjaAPI
 from meterkms import __version__
 from meterkms.api import errors
 from meterkms.api.auth import AUTH
-from meterkms.api.routers import audit, devices, emails, me, tokens
+from meterkms.api.routers import (
+    audit,
+    devices,
+    emails,
+    invitations,
+    me,
+    organisations,
+    partners,
+    tokens,
+    users,
+)
 
 api = NinjaAPI(
     title="meterkms API",
@@ -28,3 +38,7 @@ api.add_router("/audit", audit.router)
 api.add_router("/devices", devices.router)
 api.add_router("/device-types", devices.types_router)
 api.add_router("/emails", emails.router)
+api.add_router("/users", users.router)
+api.add_router("/invitations", invitations.router)
+api.add_router("/organisations", organisations.router)
+api.add_router("/partners", partners.router)

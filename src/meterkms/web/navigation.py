@@ -24,6 +24,17 @@ class Section:
 
 
 ADMIN: list[Section] = [
+    Section("web:users", _("Users"), Perm.USERS_READ, _("People of your organisations")),
+    Section("web:invitations", _("Invitations"), Perm.USERS_INVITE, _("Invite people by email")),
+    Section(
+        "web:organisations",
+        _("Organisations"),
+        Perm.ORGANISATIONS_READ,
+        _("Your organisation and the ones below it"),
+    ),
+    Section(
+        "web:partners", _("Partners"), Perm.ORGANISATIONS_READ, _("Organisations of other trees")
+    ),
     Section("web:tokens", _("API tokens"), Perm.TOKENS_MANAGE, _("Tokens for head-end systems")),
     Section("web:audit", _("Audit log"), Perm.AUDIT_READ, _("Every security-relevant event")),
     Section(

@@ -7,6 +7,8 @@
     var form = event.target;
     var dialogId = form.getAttribute("data-confirm");
     if (!dialogId || form.dataset.confirmed === "yes") { return; }
+    // A second submit button (e.g. "update preview") can opt out of the confirmation.
+    if (event.submitter && event.submitter.hasAttribute("data-skip-confirm")) { return; }
     var dialog = document.getElementById(dialogId);
     if (!dialog || typeof dialog.showModal !== "function") { return; }
     event.preventDefault();

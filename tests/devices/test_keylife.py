@@ -146,7 +146,8 @@ def test_data_key_rotation_while_imports_and_reads_go_on(world, write_file) -> N
 @pytest.mark.django_db(transaction=True)
 def test_data_key_rotation_resumes_after_kill_9(world, write_file, tmp_path: Path) -> None:
     text, _keys_ = lora_csv(3000)
-    run_import(world.alice, write_file("big.csv", text))
+    outcome = run_import(world.alice, write_file("big.csv", text))
+    assert outcome.valid == 3000, outcome.errors[:3]
     before = {key.pk: _plain(key) for key in _keys()}
     old_dek = str(get_vault().active_data_key_id(f"org:{world.org_a.pk}"))
     env = _cli_env()
@@ -182,7 +183,7 @@ def _cli_env() -> dict[str, str]:
     from django.conf import settings
     from django.db import connection
 
-    env = {key: value for key, value in os.environ.items()}
+    env = dict(os.environ.items())
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2] / "src")
     name = connection.settings_dict["NAME"]
     if connection.vendor == "sqlite":

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('devices', '0002_manual_device_types'),
+        ('devices', '0001_initial'),
         ('organisations', '0001_initial'),
     ]
 

@@ -1,6 +1,8 @@
-"""Seed the device types of the manual (shared by every organisation)."""
+"""The device types of the manual, shared by every organisation (kept after each migrate)."""
 
-from django.db import migrations
+from __future__ import annotations
+
+from typing import Any
 
 TYPES = [
     ("TOPAS Lora W8", "LoRaWAN", "TOPAS SONIC", ["AppKey"]),
@@ -12,21 +14,13 @@ TYPES = [
 ]
 
 
-def seed(apps, schema_editor):
-    device_type = apps.get_model("devices", "DeviceType")
+def seed_device_types(**_kwargs: Any) -> None:
+    """Create the shared types that are missing (a ``post_migrate`` receiver)."""
+    from meterkms.devices.models import DeviceType
+
     for name, technology, family, slots in TYPES:
-        device_type.objects.get_or_create(
+        DeviceType._base_manager.get_or_create(
             name=name,
             organisation=None,
             defaults={"technology": technology, "product_family": family, "key_slots": slots},
         )
-
-
-def unseed(apps, schema_editor):
-    device_type = apps.get_model("devices", "DeviceType")
-    device_type.objects.filter(organisation=None, name__in=[t[0] for t in TYPES]).delete()
-
-
-class Migration(migrations.Migration):
-    dependencies = [("devices", "0001_initial")]
-    operations = [migrations.RunPython(seed, unseed)]

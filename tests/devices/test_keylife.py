@@ -51,7 +51,7 @@ def _plain(key: DeviceKey) -> bytes:
 def test_every_state_transition_is_allowed_exactly_as_the_table_says(
     world: World, write_file, start: str, target: str
 ) -> None:
-    text, _keys_ = lora_csv(1)
+    text, _unused = lora_csv(1)
     run_import(world.alice, write_file("k.csv", text))
     (key,) = _keys()
     DeviceKey._base_manager.filter(pk=key.pk).update(state=start)
@@ -145,7 +145,7 @@ def test_data_key_rotation_while_imports_and_reads_go_on(world, write_file) -> N
 
 @pytest.mark.django_db(transaction=True)
 def test_data_key_rotation_resumes_after_kill_9(world, write_file, tmp_path: Path) -> None:
-    text, _keys_ = lora_csv(3000)
+    text, _unused = lora_csv(3000)
     outcome = run_import(world.alice, write_file("big.csv", text))
     assert outcome.valid == 3000, outcome.errors[:3]
     before = {key.pk: _plain(key) for key in _keys()}

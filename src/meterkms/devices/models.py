@@ -171,12 +171,24 @@ class Device(models.Model):
     tenancy_kind = tenancy.TENANT_OWNED
 
     serial = BinaryOrderCharField(_("serial number"), max_length=64)
+    # Foreign keys whose lookups the composite indexes below already serve carry no index of
+    # their own: every index costs each of the millions of inserts of an import.
     device_type = models.ForeignKey(
-        DeviceType, verbose_name=_("device type"), on_delete=models.PROTECT, related_name="+"
+        DeviceType,
+        verbose_name=_("device type"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
-    manufacturer = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    manufacturer = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     owner = models.ForeignKey(
-        Organisation, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="devices"
+        Organisation,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        related_name="devices",
+        db_index=False,
     )
     claim_status = models.CharField(
         _("claim status"),
@@ -185,7 +197,12 @@ class Device(models.Model):
         default=ClaimStatus.UNCLAIMED.value,
     )
     claimable_by = models.ForeignKey(
-        Organisation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        Organisation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     batch = models.ForeignKey(
         "batches.Batch",
@@ -197,9 +214,14 @@ class Device(models.Model):
     )
     labels = models.ManyToManyField(Label, blank=True, related_name="devices")
     import_run = models.ForeignKey(
-        ImportRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        ImportRun,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
-    dev_eui = models.CharField("DevEUI", max_length=16, blank=True, db_index=True)
+    dev_eui = models.CharField("DevEUI", max_length=16, blank=True)
     join_eui = models.CharField("JoinEUI", max_length=16, blank=True)
     dev_addr = models.CharField("DevAddr", max_length=8, blank=True)
     lorawan_version = models.CharField(_("LoRaWAN version"), max_length=8, blank=True)
@@ -220,9 +242,25 @@ class Device(models.Model):
         indexes = [
             models.Index(fields=["owner", "serial"], name="device_owner_serial"),
             models.Index(fields=["serial"], name="device_serial"),
-            models.Index(fields=["claimable_by", "serial"], name="device_claimable_serial"),
-            models.Index(fields=["wmbus_manufacturer", "meter_address"], name="device_wmbus_addr"),
-            models.Index(fields=["module_address"], name="device_module_addr"),
+            models.Index(
+                fields=["claimable_by", "serial"],
+                name="device_claimable_serial",
+                condition=models.Q(claimable_by__isnull=False),
+            ),
+            # Address lookups (proofs, free-text search) only ever look for real addresses.
+            models.Index(
+                fields=["wmbus_manufacturer", "meter_address"],
+                name="device_wmbus_addr",
+                condition=~models.Q(meter_address=""),
+            ),
+            models.Index(
+                fields=["module_address"],
+                name="device_module_addr",
+                condition=~models.Q(module_address=""),
+            ),
+            models.Index(
+                fields=["dev_eui"], name="device_dev_eui", condition=~models.Q(dev_eui="")
+            ),
         ]
 
     def __str__(self) -> str:
@@ -246,7 +284,10 @@ class DeviceKey(models.Model):
 
     tenancy_kind = tenancy.TENANT_OWNED
 
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="keys")
+    # (device, slot, version) is unique, so that index serves lookups by device.
+    device = models.ForeignKey(
+        Device, on_delete=models.CASCADE, related_name="keys", db_index=False
+    )
     slot = models.CharField(_("slot"), max_length=16, choices=_choices(KeySlot))
     algorithm = models.CharField(_("algorithm"), max_length=8, choices=_choices(Algorithm))
     version = models.PositiveIntegerField(default=1)

@@ -17,9 +17,9 @@ from django.utils.translation import gettext as _
 from meterkms.devices.enums import DEFAULT_ALGORITHM, SLOT_ALGORITHMS, KeySlot
 from meterkms.devices.importers.records import DeviceRecord, RecordError
 from meterkms.devices.models import DeviceType
-from meterkms.vault.algorithms import Algorithm
+from meterkms.vault.algorithms import KEY_LENGTHS, Algorithm
 from meterkms.vault.errors import KeyMaterialError
-from meterkms.vault.kcv import KcvMethod, key_check_value_hex
+from meterkms.vault.kcv import key_check_value_hex
 from meterkms.vault.keymaterial import KeyFingerprinter, ensure_acceptable, generate_key, parse_key
 
 FINGERPRINT_CHARS = 32
@@ -194,7 +194,13 @@ class RecordValidator:
         self, line: int, column: str, text: str, algorithm: Algorithm, problems: list[RecordError]
     ) -> bytes | None:
         try:
-            key = parse_key(text, algorithm)
+            # The parsers hand over normalised hex; parse_key explains anything else.
+            try:
+                key = bytes.fromhex(text) if len(text) // 2 in KEY_LENGTHS[algorithm] else None
+            except ValueError:
+                key = None
+            if key is None:
+                key = parse_key(text, algorithm)
             for finding in ensure_acceptable(key, algorithm):
                 self.warnings.append(RecordError(line, column, finding.message))
         except KeyMaterialError as exc:
@@ -206,13 +212,14 @@ class RecordValidator:
     def _describe(
         self, slot: KeySlot, algorithm: Algorithm, key: bytes, generated: bool = False
     ) -> ValidKey:
-        aes = algorithm not in (Algorithm.DES, Algorithm.TDES)
+        # Only the standard check value is stored at import: the CMAC variant costs as much
+        # again per key and is computed where keys are unsealed anyway (exports).
         return ValidKey(
             slot=slot,
             algorithm=algorithm,
             value=key,
             kcv=key_check_value_hex(key, algorithm),
-            kcv_cmac=key_check_value_hex(key, algorithm, method=KcvMethod.CMAC) if aes else "",
+            kcv_cmac="",
             fingerprint=self._fingerprinter.fingerprint(key)[:FINGERPRINT_CHARS],
             generated=generated,
         )

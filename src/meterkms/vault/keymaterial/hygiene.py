@@ -81,6 +81,8 @@ def _has_short_period(values: bytes) -> bool:
 def _is_arithmetic(values: bytes) -> bool:
     """True when successive bytes differ by one constant (``00 01 02…``, ``0F 0E 0D…``)."""
     step = (values[1] - values[0]) % 256
+    if len(values) > 2 and (values[2] - values[1]) % 256 != step:
+        return False  # the common case, decided without a loop
     return all((values[i + 1] - values[i]) % 256 == step for i in range(len(values) - 1))
 
 
@@ -144,10 +146,12 @@ def hygiene_findings(key: bytes, algorithm: Algorithm) -> list[KeyFinding]:
     findings = _blank_findings(key)
     # DES ignores parity bits, so patterns are judged on the 56 bits that count.
     compared = strip_des_parity(key) if des else key
+    # A block repeating with period p <= len/4 has at most p distinct byte values.
+    periodic = len(set(compared)) <= len(compared) // 4 and _has_short_period(compared)
     if (
         not findings
         and len(key) >= 8
-        and (_has_short_period(compared) or _is_arithmetic(key) or _is_arithmetic(compared))
+        and (periodic or _is_arithmetic(key) or _is_arithmetic(compared))
     ):
         findings.append(
             KeyFinding(

@@ -1,0 +1,344 @@
+"""Benchmarks of the catalogue: the manufacturer import and the device list at scale.
+
+``import``: a CSV of 1,000,000 devices with one AES-128 key each, imported end to end
+(parse, validate, seal, write, commit) through the import service, next to a raw bulk insert
+of the same rows without validation or encryption (PostgreSQL ``COPY`` / SQLite
+``executemany``) measured in the same run; plus the peak memory of the process.
+
+``catalogue-list``: the first page of ``GET /api/v1/devices`` with each filter and with
+combined filters, and the web list page, p50/p99 over 200 requests through Django's test
+client, with 1,000,000 (and at scale ≥ 1 on PostgreSQL, 10,000,000) devices.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import resource
+import secrets
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from meterkms.bench.registry import BenchContext, Figure, scenario
+
+IMPORT_GOAL_PG = 100_000
+RAW_SHARE_PG = 0.40
+RAW_SHARE_SQLITE = 0.50
+
+
+def _world() -> tuple[Any, Any]:
+    """A manufacturer organisation with an OTC admin (fast hasher: not part of the figure)."""
+    from meterkms.accounts.models import User
+    from meterkms.core import tenancy
+    from meterkms.organisations.models import Organisation
+    from meterkms.organisations.services import create_organisation
+
+    with tenancy.crossing("the benchmark sets up its own organisations"):
+        name = f"Bench {secrets.token_hex(3)}"
+        organisation = create_organisation(name=name, parent=None, may_create_organisations=True)
+        user = User(
+            email=f"{secrets.token_hex(4)}@bench.example",
+            name="Bench",
+            organisation=organisation,
+            role="OTC_ADMIN",
+        )
+        user.set_unusable_password()
+        user.save()
+    return organisation, user
+
+
+def _rows(count: int, prefix: str) -> Iterator[tuple[str, str, str, str]]:
+    random = os.urandom
+    for index in range(count):
+        yield (
+            f"{prefix}{index:09d}",
+            f"70B3D5{index:010X}",
+            "70B3D5E75E000000",
+            random(16).hex().upper(),
+        )
+
+
+def _write_csv(path: Path, count: int, prefix: str) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        out.write("serial;device_type;dev_eui;join_eui;app_key\n")
+        buffer = []
+        for serial, dev_eui, join_eui, key in _rows(count, prefix):
+            buffer.append(f"{serial};TOPAS Lora W8;{dev_eui};{join_eui};{key}\n")
+            if len(buffer) >= 10_000:
+                out.writelines(buffer)
+                buffer.clear()
+        out.writelines(buffer)
+
+
+def raw_insert_rate(count: int, organisation_id: Any) -> tuple[float, str]:
+    """Rows/s of a raw bulk insert of the same rows into a table shaped like the devices."""
+    from django.db import connection, transaction
+
+    table = "bench_raw_device"
+    collate = ' COLLATE "C"' if connection.vendor == "postgresql" else ""
+    key_type = "bytea" if connection.vendor == "postgresql" else "blob"
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute(
+            f"CREATE TABLE {table} (id bigint PRIMARY KEY, serial text{collate} NOT NULL, "
+            f"owner_id text NOT NULL, dev_eui text, join_eui text, app_key {key_type})"
+        )
+        cursor.execute(f"CREATE INDEX {table}_owner_serial ON {table} (owner_id, serial)")
+    owner = str(organisation_id)
+    rows = (
+        (i, s, owner, d, j, bytes.fromhex(k))
+        for i, (s, d, j, k) in enumerate(_rows(count, "RAW"), start=1)
+    )
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            label = "raw psycopg COPY of the same rows (no validation, no encryption)"
+        else:
+            cursor.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?)", list(rows))
+            label = "raw sqlite3 executemany of the same rows (no validation, no encryption)"
+    elapsed = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {table}")
+    return count / elapsed, label
+
+
+@scenario(
+    "import",
+    description="manufacturer import of 1,000,000 devices with keys from CSV "
+    "vs a raw bulk insert of the same rows",
+    needs_django=True,
+)
+def import_benchmark(ctx: BenchContext) -> list[Figure]:
+    from django.db import connection
+
+    from meterkms.core import tenancy
+    from meterkms.devices.importing.service import (
+        ImportOptions,
+        Source,
+        import_file,
+        start_import,
+    )
+
+    count = ctx.n(1_000_000)
+    organisation, user = _world()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "devices.csv"
+        ctx.progress(f"import: writing a CSV of {count:,} devices")
+        _write_csv(path, count, "IMP")
+        ctx.progress("import: raw bulk insert (ceiling)")
+        raw, label = raw_insert_rate(count, organisation.pk)
+        gc.collect()
+        before_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        ctx.progress("import: end to end")
+        with tenancy.acting_as(user):
+            options = ImportOptions(format="csv")
+            source = Source(path)
+            run = start_import(actor=user, source=source, options=options)
+            started = time.perf_counter()
+            outcome = import_file(run=run, actor=user, source=source, options=options)
+            elapsed = time.perf_counter() - started
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if outcome.error_count or outcome.valid != count:
+        raise RuntimeError(f"benchmark import failed: {outcome.errors[:3]}")
+    rate = count / elapsed
+    share = RAW_SHARE_PG if connection.vendor == "postgresql" else RAW_SHARE_SQLITE
+    figures = [
+        Figure(
+            f"import {count:,} devices with keys (end to end)",
+            rate,
+            "devices/s",
+            raw,
+            label,
+            f"≥ {share:.0%} of raw"
+            + (f" and ≥ {IMPORT_GOAL_PG:,}/s" if connection.vendor == "postgresql" else ""),
+            rate >= share * raw and (connection.vendor != "postgresql" or rate >= IMPORT_GOAL_PG),
+        ),
+        Figure(
+            "peak memory of the process (resident)",
+            peak_mb,
+            "MB",
+            None,
+            "",
+            "≤ 500 MB",
+            peak_mb <= 500,
+        ),
+        Figure("memory before the import (resident)", before_kb / 1024, "MB"),
+    ]
+    return figures
+
+
+def _populate(
+    count: int, organisations: list[Any], device_type_id: int, progress: Callable[[str], None]
+) -> None:
+    """``count`` devices spread over ``organisations`` (first one: 90 %), no keys, fast."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from meterkms.devices.models import Device
+
+    now = timezone.now()
+    statuses = ("UNCLAIMED", "CLAIMED", "CLAIMED", "UNCLAIMED", "PENDING")
+    columns = (
+        "id",
+        "serial",
+        "device_type_id",
+        "manufacturer_id",
+        "owner_id",
+        "claim_status",
+        "dev_eui",
+        "join_eui",
+        "dev_addr",
+        "lorawan_version",
+        "wmbus_manufacturer",
+        "meter_address",
+        "module_address",
+        "created_at",
+    )
+    prefixes = ["ABB", "ABC", "AMT", "IMT", "KAM", "ELV", "QDS", "ZRI"]
+    chunk = 200_000
+    maker = organisations[0]
+    owners = [_db(Device, "owner", org.pk) for org in organisations]
+    when = _db(Device, "created_at", now)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM devices_device")
+        start = cursor.fetchone()[0] + 1
+    for first in range(0, count, chunk):
+        rows = []
+        for index in range(first, min(first + chunk, count)):
+            owner = owners[0] if index % 10 else owners[1 + (index // 10) % (len(owners) - 1)]
+            serial = f"{prefixes[index % len(prefixes)]}{index:08d}"
+            rows.append(
+                (
+                    start + index,
+                    serial,
+                    device_type_id,
+                    owners[0],
+                    owner,
+                    statuses[index % len(statuses)],
+                    f"70B3D5{index:010X}",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    when,
+                )
+            )
+        with transaction.atomic(), connection.cursor() as cursor:
+            quoted = ", ".join(columns)
+            if connection.vendor == "postgresql":
+                with cursor.cursor.copy(f"COPY devices_device ({quoted}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join("?" for _c in columns)
+                cursor.executemany(f"INSERT INTO devices_device ({quoted}) VALUES ({marks})", rows)
+        progress(f"catalogue-list: {min(first + chunk, count):,} devices")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE devices_device")
+
+
+def _db(model: Any, field: str, value: Any) -> Any:
+    from django.db import connection
+
+    return model._meta.get_field(field).get_db_prep_save(value, connection)
+
+
+def _latencies(client: Any, url: str, params: dict[str, str], runs: int) -> tuple[float, float]:
+    for _warm in range(5):
+        client.get(url, params, secure=True)
+    samples = []
+    for _run in range(runs):
+        started = time.perf_counter()
+        response = client.get(url, params, secure=True)
+        samples.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise RuntimeError(f"{url} {params}: {response.status_code}")
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.99) - 1]
+
+
+@scenario(
+    "catalogue-list",
+    description="first page of the device list (API and web) with "
+    "each filter at 1M (and 10M) devices",
+    needs_django=True,
+)
+def list_benchmark(ctx: BenchContext) -> list[Figure]:
+    from django.db import connection
+    from django.test import Client
+
+    from meterkms.core import tenancy
+    from meterkms.devices.models import DeviceType, Label
+    from meterkms.organisations.services import create_organisation
+
+    maker, user = _world()
+    with tenancy.crossing("the benchmark sets up customer organisations"):
+        customers = [create_organisation(name=f"Customer {i}", parent=None) for i in range(9)]
+    device_type = DeviceType._base_manager.get(name="TOPAS Lora W8", organisation=None)
+    figures: list[Figure] = []
+    sizes = [ctx.n(1_000_000)]
+    if connection.vendor == "postgresql" and ctx.scale >= 1:
+        sizes.append(ctx.n(10_000_000))
+    populated = 0
+    for size in sizes:
+        _populate(size - populated, [maker, *customers], device_type.pk, ctx.progress)
+        populated = size
+        label = Label._base_manager.get_or_create(organisation=maker, name="lot-7")[0]
+        _label_some(label, 5000)
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.force_login(user, backend="meterkms.accounts.backends.EmailBackend")
+        cases = {
+            "no filter": {},
+            "serial prefix": {"serial": "ZRI0000"},
+            "serial contains": {"serial_contains": "99999"},
+            "device type": {"device_type": str(device_type.pk)},
+            "claim status": {"claim_status": "PENDING"},
+            "label": {"label": str(label.pk)},
+            "free text (DevEUI)": {"q": "70B3D5000000ABCD"},
+            "prefix + status + type": {
+                "serial": "ABC",
+                "claim_status": "CLAIMED",
+                "device_type": str(device_type.pk),
+            },
+        }
+        for name, params in cases.items():
+            p50, p99 = _latencies(client, "/api/v1/devices", params, 200)
+            figures.append(
+                Figure(
+                    f"{size:,}: API list, {name}, p99",
+                    p99,
+                    "ms",
+                    None,
+                    "",
+                    "p99 ≤ 15 ms",
+                    p99 <= 15,
+                )
+            )
+            figures.append(Figure(f"{size:,}: API list, {name}, p50", p50, "ms"))
+        p50, p99 = _latencies(client, "/catalogue/devices/", {}, 200)
+        figures.append(
+            Figure(f"{size:,}: web list page, p99", p99, "ms", None, "", "p99 ≤ 40 ms", p99 <= 40)
+        )
+        figures.append(Figure(f"{size:,}: web list page, p50", p50, "ms"))
+    return figures
+
+
+def _label_some(label: Any, count: int) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO devices_device_labels (device_id, label_id) "
+            "SELECT id, %s FROM devices_device WHERE id %% 97 = 0 ORDER BY id LIMIT %s",
+            [label.pk, count],
+        )

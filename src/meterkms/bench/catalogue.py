@@ -34,7 +34,6 @@ def _world() -> tuple[Any, Any]:
     """A manufacturer organisation with an OTC admin (fast hasher: not part of the figure)."""
     from meterkms.accounts.models import User
     from meterkms.core import tenancy
-    from meterkms.organisations.models import Organisation
     from meterkms.organisations.services import create_organisation
 
     with tenancy.crossing("the benchmark sets up its own organisations"):
@@ -149,7 +148,7 @@ def import_benchmark(ctx: BenchContext) -> list[Figure]:
         raise RuntimeError(f"benchmark import failed: {outcome.errors[:3]}")
     rate = count / elapsed
     share = RAW_SHARE_PG if connection.vendor == "postgresql" else RAW_SHARE_SQLITE
-    figures = [
+    return [
         Figure(
             f"import {count:,} devices with keys (end to end)",
             rate,
@@ -171,7 +170,6 @@ def import_benchmark(ctx: BenchContext) -> list[Figure]:
         ),
         Figure("memory before the import (resident)", before_kb / 1024, "MB"),
     ]
-    return figures
 
 
 def _populate(
@@ -203,7 +201,7 @@ def _populate(
     )
     prefixes = ["ABB", "ABC", "AMT", "IMT", "KAM", "ELV", "QDS", "ZRI"]
     chunk = 200_000
-    maker = organisations[0]
+    organisations[0]
     owners = [_db(Device, "owner", org.pk) for org in organisations]
     when = _db(Device, "created_at", now)
     with connection.cursor() as cursor:

@@ -194,3 +194,35 @@ def test_import_of_another_tree_lands_in_that_tree(world: World, write_file: Wri
         assert not Device.objects.exists()
     with tenancy.acting_as(world.carol):
         assert Device.objects.count() == 2
+
+
+def test_update_needs_the_option_and_the_right_and_versions_keys(
+    world: World, write_file: WriteFile
+) -> None:
+    from meterkms.organisations.permissions import Role
+    from tests.support.personas import make_user
+
+    first = random_key()
+    line = "U1;TOPAS Lora W8;70B3D5E75E000001;70B3D5E75E000000;{}\n"
+    run_import(world.alice, write_file("1.csv", HEADER + line.format(first)))
+    second = random_key()
+    changed = write_file("2.csv", HEADER + line.format(second))
+    refused = run_import(world.alice, changed)
+    assert refused.error_count == 1
+    admin = make_user("admin2@example.com", world.org_a, Role.ADMIN)
+    with pytest.raises(PermissionDenied):
+        run_import(admin, changed, update_existing=True)
+    outcome = run_import(world.alice, changed, update_existing=True)
+    assert (outcome.error_count, outcome.updated, outcome.valid) == (0, 1, 0)
+    (device,) = _devices()
+    keys = list(DeviceKey._base_manager.filter(device=device).order_by("version"))
+    assert [(k.version, k.state) for k in keys] == [(1, "deactivated"), (2, "active")]
+    assert get_vault().unseal(
+        bytes(keys[1].sealed),
+        scope=f"org:{device.manufacturer_id}",
+        record=str(device.pk),
+        slot="AppKey",
+        version=2,
+    ) == bytes.fromhex(second)
+    again = run_import(world.alice, changed, update_existing=True)
+    assert (again.updated, again.unchanged) == (0, 1)

@@ -63,6 +63,7 @@ def options_of(run: ImportRun) -> ImportOptions:
         password=password.decode() if password else None,
         default_type_id=stored.get("default_type_id"),
         generate_missing=bool(stored.get("generate_missing")),
+        update_existing=bool(stored.get("update_existing")),
         owner_id=stored.get("owner_id"),
     )
 

@@ -5,7 +5,9 @@ without writing (the dry run). :func:`import_file` reads it once more, validatin
 writing chunk by chunk inside one transaction: at the first problem it stops writing but keeps
 validating, so the user sees every problem, and the transaction is rolled back — all or
 nothing, also under kill -9. Re-importing a file is idempotent: identical devices count as
-unchanged; differing ones need ``update_existing`` (not built yet: they are reported).
+unchanged; differing ones are errors unless ``update_existing`` is chosen (which needs the
+``devices:update`` permission): then their data is updated and a changed key gets a new
+version, the old one deactivated.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class ImportOptions:
     default_type_id: int | None = None
     generate_missing: bool = False
     owner_id: Any = None
+    update_existing: bool = False
 
     def public(self) -> dict[str, Any]:
         """What may be stored and shown: everything but the password."""
@@ -63,6 +66,7 @@ class ImportOptions:
             "encoding": self.encoding,
             "default_type_id": self.default_type_id,
             "generate_missing": self.generate_missing,
+            "update_existing": self.update_existing,
             "owner_id": str(self.owner_id) if self.owner_id else None,
         }
 
@@ -74,6 +78,7 @@ class Outcome:
     rows: int = 0
     valid: int = 0
     unchanged: int = 0
+    updated: int = 0
     errors: list[RecordError] = field(default_factory=list)
     error_count: int = 0
     warnings: list[RecordError] = field(default_factory=list)
@@ -121,6 +126,8 @@ def start_import(*, actor: Any, source: Source, options: ImportOptions) -> Impor
     """Register an import of ``source`` by ``actor``; nothing is read or written yet."""
     if not actor.has(Perm.DEVICES_IMPORT):
         raise PermissionDenied()
+    if options.update_existing and not actor.has(Perm.DEVICES_UPDATE):
+        raise PermissionDenied(_("Your role may not update existing devices."))
     if options.format is not None and options.format not in PARSERS:
         raise DomainError("invalid", _("Unknown file format %(name)s.") % {"name": options.format})
     owner = _owner(actor, options.owner_id)
@@ -179,6 +186,7 @@ class _Pass:
         self.writer = writer
         self.progress = progress
         self.outcome = Outcome()
+        self.update_existing = options.update_existing
         self._pending: list[ValidDevice] = []
 
     def feed(self, item: DeviceRecord | RecordError) -> None:
@@ -202,22 +210,30 @@ class _Pass:
         pending, self._pending = self._pending, []
         if not pending:
             return
-        fresh = self._against_catalogue(pending)
+        fresh, changed = self._against_catalogue(pending)
         self.outcome.valid += len(fresh)
+        self.outcome.updated += len(changed)
         if len(self.outcome.preview) < PREVIEW_ROWS:
             self.outcome.preview.extend(
                 _preview(d) for d in fresh[: PREVIEW_ROWS - len(self.outcome.preview)]
             )
         if self.writer is not None and not self.outcome.error_count:
             self.writer.write(fresh)
+            self.writer.update(changed)
         if self.progress is not None:
             self.progress("rows", self.outcome.rows)
 
-    def _against_catalogue(self, devices: list[ValidDevice]) -> list[ValidDevice]:
-        """New devices; existing identical ones count as unchanged, differing ones are errors."""
+    def _against_catalogue(
+        self, devices: list[ValidDevice]
+    ) -> tuple[list[ValidDevice], list[ValidDevice]]:
+        """New and changed devices; identical ones count as unchanged.
+
+        A changed device is an error unless updates were asked for.
+        """
         existing = _existing(self.manufacturer_id, [d.serial for d in devices])
         shared = _shared_keys([k.fingerprint for d in devices for k in d.keys])
-        fresh = []
+        fresh: list[ValidDevice] = []
+        changed: list[ValidDevice] = []
         for device in devices:
             known = existing.get(device.serial)
             if known is None:
@@ -225,6 +241,8 @@ class _Pass:
             elif _same(known, device):
                 self.outcome.unchanged += 1
                 continue
+            elif self.update_existing:
+                changed.append(device)
             else:
                 self.outcome.add_error(
                     RecordError(
@@ -243,7 +261,7 @@ class _Pass:
                             _("the same key is stored for another device"),
                         )
                     )
-        return fresh
+        return fresh, changed
 
 
 def _same(known: tuple[Any, dict[str, str]], device: ValidDevice) -> bool:
@@ -398,6 +416,7 @@ def import_file(
                     "file_sha256": run.file_sha256,
                     "rows": outcome.rows,
                     "created": writer.written,
+                    "updated": outcome.updated,
                     "unchanged": outcome.unchanged,
                     "format": run.file_format,
                 },
@@ -407,6 +426,7 @@ def import_file(
                 outcome,
                 ImportRun.State.DONE,
                 created_count=writer.written,
+                updated_count=outcome.updated,
                 finished_at=timezone.now(),
             )
     except _Rollback as rollback:

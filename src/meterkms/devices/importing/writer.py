@@ -122,6 +122,7 @@ class DeviceWriter:
         self.now = _prep(Device, "created_at", moment)
         self._labels: dict[str, int] = {}
         self.written = 0
+        self.written_updates = 0
 
     def write(self, devices: list[ValidDevice]) -> list[int]:
         """Insert ``devices`` with their sealed keys and labels; returns their new ids."""
@@ -136,6 +137,59 @@ class DeviceWriter:
         self._write_labels(ids, devices)
         self.written += len(devices)
         return ids
+
+    def update(self, devices: list[ValidDevice]) -> None:
+        """Update existing devices: data in place; a changed key gets a new, active version.
+
+        The old version is deactivated first (one live key per slot); generated keys never
+        replace a stored one. Updates are rare, so this path uses the ORM.
+        """
+        if not devices:
+            return
+        rows = {
+            device.serial: device
+            for device in Device._base_manager.filter(
+                manufacturer_id=self.manufacturer_id, serial__in=[d.serial for d in devices]
+            )
+        }
+        for valid in devices:
+            device = rows[valid.serial]
+            Device._base_manager.filter(pk=device.pk).update(
+                device_type_id=valid.device_type.pk, **valid.fields
+            )
+            for key in valid.keys:
+                if not key.generated:
+                    self._replace_key(device, key)
+            self._write_labels([device.pk], [valid])
+        self.written_updates += len(devices)
+
+    def _replace_key(self, device: Device, key: Any) -> None:
+        live = DeviceKey._base_manager.filter(
+            device=device, slot=key.slot.value, state__in=[KeyState.ACTIVE, KeyState.PRE_ACTIVE]
+        ).first()
+        if live is not None and live.fingerprint == key.fingerprint:
+            return
+        versions = DeviceKey._base_manager.filter(device=device, slot=key.slot.value)
+        version = max(versions.values_list("version", flat=True), default=0) + 1
+        if live is not None:
+            DeviceKey._base_manager.filter(pk=live.pk).update(state=KeyState.DEACTIVATED)
+        (sealed,) = self.vault.seal_batch(
+            scope=self.scope,
+            slot=key.slot.value,
+            version=version,
+            items=[(str(device.pk), key.value)],
+        )
+        DeviceKey._base_manager.create(
+            device=device,
+            slot=key.slot.value,
+            algorithm=key.algorithm.value,
+            version=version,
+            state=KeyState.ACTIVE,
+            sealed=sealed,
+            kcv=key.kcv,
+            kcv_cmac=key.kcv_cmac,
+            fingerprint=key.fingerprint,
+        )
 
     def _device_row(self, pk: int, device: ValidDevice) -> tuple[Any, ...]:
         fields = device.fields

@@ -132,6 +132,7 @@ def _import_new(request: HttpRequest, key: bytes) -> HttpResponse:
             delimiter=data["delimiter"] or None,
             default_type_id=data["device_type"].pk if data["device_type"] else None,
             generate_missing=data["generate_keys"],
+            update_existing=data["update_existing"],
         )
         source = Source(tasks.spool_dir() / upload.spool_name, name=upload.name, spool_key=key)
         try:

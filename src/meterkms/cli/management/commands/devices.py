@@ -55,6 +55,11 @@ class Command(BaseCommand):
         imp.add_argument(
             "--generate-keys", action="store_true", help="generate keys the file does not give"
         )
+        imp.add_argument(
+            "--update",
+            action="store_true",
+            help="update devices that exist already (needs devices:update)",
+        )
         imp.add_argument("--dry-run", action="store_true", help="check only, write nothing")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -80,6 +85,7 @@ class Command(BaseCommand):
             password=sys.stdin.readline().rstrip("\n") if options["password_stdin"] else None,
             default_type_id=self._type_id(options["device_type"]),
             generate_missing=options["generate_keys"],
+            update_existing=options["update"],
             owner_id=self._org_id(options["org"]),
         )
         started = time.monotonic()
@@ -104,7 +110,8 @@ class Command(BaseCommand):
             )
         verb = "checked" if options["dry_run"] else "imported"
         self.stdout.write(
-            f"{verb} {outcome.valid} new devices ({outcome.unchanged} unchanged) "
+            f"{verb} {outcome.valid} new devices ({outcome.updated} updated, "
+            f"{outcome.unchanged} unchanged) "
             f"from {outcome.rows} rows in {seconds:.1f} s (import #{run.pk})"
         )
 

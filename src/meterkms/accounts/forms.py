@@ -39,33 +39,34 @@ class ProfileForm(forms.Form):
     )
 
 
-class PasswordChangeForm(forms.Form):
-    """Current password, new password and its confirmation."""
+def password_field(label: Any, autocomplete: str, *, autofocus: bool = False) -> forms.CharField:
+    """A password input: never stripped, up to 1,024 characters (no silent truncation)."""
+    attrs: dict[str, Any] = {"autocomplete": autocomplete}
+    if autofocus:
+        attrs["autofocus"] = True
+    return forms.CharField(
+        label=label, strip=False, max_length=1024, widget=forms.PasswordInput(attrs=attrs)
+    )
 
-    current_password = forms.CharField(
-        label=_("Current password"),
-        strip=False,
-        max_length=1024,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
-    new_password = forms.CharField(
-        label=_("New password"),
-        strip=False,
-        max_length=1024,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-    confirmation = forms.CharField(
-        label=_("Confirm new password"),
-        strip=False,
-        max_length=1024,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
+
+class NewPasswordForm(forms.Form):
+    """A new password and its confirmation, with the policy's help text."""
+
+    new_password = password_field(_("New password"), "new-password")
+    confirmation = password_field(_("Confirm new password"), "new-password")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields[
             "new_password"
         ].help_text = password_validation.password_validators_help_text_html()
+
+
+class PasswordChangeForm(NewPasswordForm):
+    """Current password, new password and its confirmation."""
+
+    current_password = password_field(_("Current password"), "current-password")
+    field_order = ["current_password", "new_password", "confirmation"]
 
 
 class TokenForm(forms.Form):
@@ -144,24 +145,5 @@ class UserForm(forms.Form):
             ].help_text = password_validation.password_validators_help_text_html()
 
 
-class SetPasswordForm(forms.Form):
+class SetPasswordForm(NewPasswordForm):
     """An administrator sets another user's password (they change it at their next login)."""
-
-    new_password = forms.CharField(
-        label=_("New password"),
-        strip=False,
-        max_length=1024,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-    confirmation = forms.CharField(
-        label=_("Confirm new password"),
-        strip=False,
-        max_length=1024,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields[
-            "new_password"
-        ].help_text = password_validation.password_validators_help_text_html()

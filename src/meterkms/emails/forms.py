@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
+
+from meterkms.accounts.forms import NewPasswordForm, password_field
 
 
 class TemplateForm(forms.Form):
@@ -46,27 +47,12 @@ class ForgotPasswordForm(forms.Form):
     )
 
 
-class ResetPasswordForm(forms.Form):
+class ResetPasswordForm(NewPasswordForm):
     """A new password and its confirmation."""
-
-    new_password = forms.CharField(
-        label=_("New password"),
-        strip=False,
-        max_length=1024,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "autofocus": True}),
-    )
-    confirmation = forms.CharField(
-        label=_("Confirm new password"),
-        strip=False,
-        max_length=1024,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields[
-            "new_password"
-        ].help_text = password_validation.password_validators_help_text_html()
+        self.fields["new_password"].widget.attrs["autofocus"] = True
 
 
 class EmailChangeForm(forms.Form):
@@ -77,9 +63,4 @@ class EmailChangeForm(forms.Form):
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
-    current_password = forms.CharField(
-        label=_("Current password"),
-        strip=False,
-        max_length=1024,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
+    current_password = password_field(_("Current password"), "current-password")

@@ -8,7 +8,7 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
-from meterkms.accounts.forms import grantable_roles
+from meterkms.accounts.forms import grantable_roles, password_field
 from meterkms.accounts.models import Language
 
 
@@ -66,18 +66,8 @@ class AcceptInvitationForm(forms.Form):
     """The invitee confirms their name and chooses a password under the policy."""
 
     name = forms.CharField(label=_("Name"), max_length=200)
-    password = forms.CharField(
-        label=_("Password"),
-        strip=False,
-        max_length=1024,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "autofocus": True}),
-    )
-    confirmation = forms.CharField(
-        label=_("Confirm password"),
-        strip=False,
-        max_length=1024,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
+    password = password_field(_("Password"), "new-password", autofocus=True)
+    confirmation = password_field(_("Confirm password"), "new-password")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -42,6 +42,18 @@ register(
         ok=(302,),
         body=lambda w, u: {"label": "walk", "operation": "add"},
     ),
+    Route("web:device_types", perm=Perm.DEVICES_READ),
+    Route(
+        "web:device_types",
+        method="POST",
+        perm=Perm.DEVICE_TYPES_MANAGE,
+        ok=(200, 302),
+        body=lambda w, u: {
+            "name": f"Walk {secrets.token_hex(3)}",
+            "technology": "LoRaWAN",
+            "key_slots": ["AppKey"],
+        },
+    ),
     Route("web:imports", perm=Perm.DEVICES_IMPORT),
     Route("web:device_import", perm=Perm.DEVICES_IMPORT),
     Route(

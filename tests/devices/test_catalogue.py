@@ -197,3 +197,30 @@ def test_list_query_count_does_not_grow_with_rows(
         make_label(world.org_a, f"l{index}", make_device(world.org_a, f"Q{index}"))
     with django_assert_max_num_queries(len(one.captured_queries)):
         client.get("/catalogue/devices/")
+
+
+def test_device_types_page_lists_shared_types_and_adds_own(world: World, client_for) -> None:
+    page = client_for(world.bob).get("/catalogue/device-types/").content.decode()
+    assert "TOPAS Lora W8" in page
+    assert "Add a device type" not in page
+    client = client_for(world.alice)
+    response = client.post(
+        "/catalogue/device-types/",
+        {
+            "name": "Flowmeter X",
+            "technology": "wM-Bus",
+            "product_family": "RUBIN SONIC",
+            "key_slots": ["OMS"],
+        },
+    )
+    assert response.status_code == 302
+    assert "Flowmeter X" in client.get("/catalogue/device-types/").content.decode()
+    assert (
+        "Flowmeter X"
+        not in client_for(world.carol).get("/catalogue/device-types/").content.decode()
+    )
+    duplicate = client.post(
+        "/catalogue/device-types/",
+        {"name": "flowmeter x", "technology": "wM-Bus", "key_slots": ["OMS"]},
+    )
+    assert "exists already" in duplicate.content.decode()

@@ -47,10 +47,19 @@ def _env() -> dict[str, str]:
 
 
 def _import(path: Path) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "meterkms", "devices", "import", str(path),
-               "--as", "alice@example.com"]
-    return subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    command = [
+        sys.executable,
+        "-m",
+        "meterkms",
+        "devices",
+        "import",
+        str(path),
+        "--as",
+        "alice@example.com",
+    ]
+    return subprocess.Popen(
+        command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 def _state(organisation_id: object) -> tuple[int, int]:
@@ -60,10 +69,17 @@ def _state(organisation_id: object) -> tuple[int, int]:
 
 
 def _all_keys_open(organisation_id: object) -> None:
-    rows = list(DeviceKey._base_manager.filter(device__owner_id=organisation_id)
-                .values_list("device_id", "sealed"))
-    opened = get_vault().unseal_batch(scope=f"org:{organisation_id}", slot="AppKey", version=1,
-                                      items=[(str(device), bytes(blob)) for device, blob in rows])
+    rows = list(
+        DeviceKey._base_manager.filter(device__owner_id=organisation_id).values_list(
+            "device_id", "sealed"
+        )
+    )
+    opened = get_vault().unseal_batch(
+        scope=f"org:{organisation_id}",
+        slot="AppKey",
+        version=1,
+        items=[(str(device), bytes(blob)) for device, blob in rows],
+    )
     assert len(opened) == len(rows)
     assert all(len(key) == 16 for key in opened)
 
@@ -77,10 +93,11 @@ def _integrity() -> None:
 
 def _wipe(organisation_id: object) -> None:
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM devices_devicekey WHERE device_id IN "
-                       "(SELECT id FROM devices_device WHERE owner_id = %s)",
-                       [Device._meta.get_field("owner").get_db_prep_save(organisation_id,
-                                                                          connection)])
+        cursor.execute(
+            "DELETE FROM devices_devicekey WHERE device_id IN "
+            "(SELECT id FROM devices_device WHERE owner_id = %s)",
+            [Device._meta.get_field("owner").get_db_prep_save(organisation_id, connection)],
+        )
     Device._base_manager.filter(owner_id=organisation_id).delete()
     ImportRun._base_manager.filter(organisation_id=organisation_id).delete()
 

@@ -17,14 +17,25 @@ def test_filter_select_label_and_open_a_device(page: object, meterkms_server: Li
     page.click("main a.tile[href='/catalogue/devices/']")
     page.wait_for_selector("text=Alle Geräte: 8")
     serials = page.locator("table.devices tbody td.mono a").all_inner_texts()
-    assert serials == ["21N001052", "21N001064", "9999990", "9999991", "9999992", "9999993",
-                       "Y20TA010056", "Y20TA010057"]
+    assert serials == [
+        "21N001052",
+        "21N001064",
+        "9999990",
+        "9999991",
+        "9999992",
+        "9999993",
+        "Y20TA010056",
+        "Y20TA010057",
+    ]
     # Claim status chip: pick CLAIMED (htmx swaps the table).
     page.click("details.chip >> text=Annahmestatus")
     page.check("input[name=claim_status][value=CLAIMED]")
     page.wait_for_selector("text=Alle Geräte: 3")
     assert page.locator("table.devices tbody td.mono a").all_inner_texts() == [
-        "21N001052", "9999990", "9999993"]
+        "21N001052",
+        "9999990",
+        "9999993",
+    ]
     assert "claim_status=CLAIMED" in page.url
     # Select two devices and label them.
     page.check("input[name=device][aria-label='9999990']")

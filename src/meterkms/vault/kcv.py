@@ -42,6 +42,10 @@ def _des_ede3_key(key: bytes) -> bytes:
     return key
 
 
+# ECB on a single constant block is the definition of this check value, not a data mode.
+_ECB = modes.ECB()  # noqa: S305
+
+
 def key_check_value(
     key: bytes,
     algorithm: Algorithm,
@@ -65,7 +69,7 @@ def key_check_value(
         return mac.finalize()[:length]
     cipher = TripleDES(_des_ede3_key(key)) if des else algorithms.AES(key)
     # ECB on a single constant block is the definition of this check value, not a data mode.
-    encryptor = Cipher(cipher, modes.ECB()).encryptor()  # noqa: S305
+    encryptor = Cipher(cipher, _ECB).encryptor()
     return (encryptor.update(bytes(block)) + encryptor.finalize())[:length]
 
 

@@ -23,18 +23,6 @@ from meterkms.vault.kcv import key_check_value_hex
 from meterkms.vault.keymaterial import KeyFingerprinter, ensure_acceptable, generate_key, parse_key
 
 FINGERPRINT_CHARS = 32
-#: Device columns written from a record (model field ← record attribute).
-DEVICE_FIELDS = {
-    "dev_eui": "dev_eui",
-    "join_eui": "join_eui",
-    "dev_addr": "dev_addr",
-    "lorawan_version": "lorawan_version",
-    "wmbus_manufacturer": "manufacturer",
-    "meter_address": "meter_address",
-    "wmbus_version": "version",
-    "medium": "medium",
-    "module_address": "radio_address",
-}
 
 
 @dataclass(slots=True, repr=False)
@@ -82,6 +70,8 @@ class RecordValidator:
         fingerprint_secret: bytes,
     ) -> None:
         self._types = {device_type.name.casefold(): device_type for device_type in types}
+        self._by_spelling: dict[str, DeviceType | None] = {}
+        self._slots = {device_type.pk: device_type.slots for device_type in types}
         self._default_type = default_type
         self._generate = generate_missing
         self._fingerprinter = KeyFingerprinter(fingerprint_secret)
@@ -101,15 +91,25 @@ class RecordValidator:
             return problems
         assert device_type is not None
         assert record.serial is not None
-        fields = {name: getattr(record, attribute) for name, attribute in DEVICE_FIELDS.items()}
-        for name, value in fields.items():
-            if value is None and name not in {"wmbus_version", "medium"}:
-                fields[name] = ""
+        fields = {
+            "dev_eui": record.dev_eui or "",
+            "join_eui": record.join_eui or "",
+            "dev_addr": record.dev_addr or "",
+            "lorawan_version": record.lorawan_version or "",
+            "wmbus_manufacturer": record.manufacturer or "",
+            "meter_address": record.meter_address or "",
+            "wmbus_version": record.version,
+            "medium": record.medium,
+            "module_address": record.radio_address or "",
+        }
         return ValidDevice(record.line, record.serial, device_type, fields, record.labels, keys)
 
     def _type_of(self, record: DeviceRecord, problems: list[RecordError]) -> DeviceType | None:
         if record.device_type:
-            found = self._types.get(record.device_type.strip().casefold())
+            spelling = record.device_type
+            if spelling not in self._by_spelling:
+                self._by_spelling[spelling] = self._types.get(spelling.strip().casefold())
+            found = self._by_spelling[spelling]
             if found is None:
                 problems.append(
                     problem(
@@ -132,7 +132,7 @@ class RecordValidator:
     def _keys(
         self, record: DeviceRecord, device_type: DeviceType, problems: list[RecordError]
     ) -> list[ValidKey]:
-        slots = device_type.slots
+        slots = self._slots.get(device_type.pk) or device_type.slots
         keys: list[ValidKey] = []
         for slot, text in record.keys.items():
             column = slot.value

@@ -16,6 +16,29 @@ from django.db import connection
 from meterkms.bench.registry import BenchContext, Figure, load_all
 
 
+def _fresh_database() -> None:
+    """Start every benchmark run on an empty database (its own ``…_bench`` one)."""
+    if connection.vendor != "postgresql":
+        return  # SQLite: a new file in a temporary data directory already
+    import psycopg
+
+    details = connection.settings_dict
+    name = details["NAME"]
+    if not name.endswith("_bench"):
+        raise CommandError(f"refusing to reset {name!r}: not a benchmark database")
+    connection.close()
+    dsn = {
+        "host": details["HOST"] or "127.0.0.1",
+        "port": details["PORT"] or 5432,
+        "user": details["USER"],
+        "password": details["PASSWORD"],
+        "dbname": "postgres",
+    }
+    with psycopg.connect(**{k: v for k, v in dsn.items() if v}, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+
+
 class Command(BaseCommand):
     help = "Run named benchmark scenarios (all when none is named) on their own database."
 
@@ -44,6 +67,7 @@ class Command(BaseCommand):
         if unknown:
             raise CommandError(f"unknown scenarios: {', '.join(unknown)} (see --list)")
         if any(scenarios[name].needs_django for name in names):
+            _fresh_database()
             call_command("migrate", verbosity=0)
         quiet = options["json"]
         context = BenchContext(

@@ -7,11 +7,11 @@ from ninja import Query, Router, Schema
 
 from meterkms.api import filtering
 from meterkms.api.errors import ERRORS
+from meterkms.api.paging import page_of
 from meterkms.api.permissions import require
 from meterkms.api.schemas.audit import AuditEventOut
 from meterkms.audit.filters import AuditEventFilter
 from meterkms.audit.models import AuditEvent
-from meterkms.core.pagination import paginate
 from meterkms.organisations.permissions import Perm
 
 router = Router(tags=["audit"])
@@ -35,11 +35,4 @@ def list_events(request: HttpRequest, params: Query[AuditQuery]) -> dict[str, ob
     queryset = filtering.apply(
         AuditEventFilter, params, AuditEvent.objects.visible_to(request.auth)
     )
-    page = paginate(queryset, limit=params.limit, offset=params.offset)
-    return {
-        "count": page.total,
-        "count_exact": page.exact,
-        "offset": page.offset,
-        "limit": page.limit,
-        "items": page.items,
-    }
+    return page_of(queryset, params)

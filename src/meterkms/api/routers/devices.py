@@ -10,6 +10,7 @@ from ninja import Query, Router, Status
 
 from meterkms.api import filtering
 from meterkms.api.errors import ERRORS
+from meterkms.api.paging import page_of
 from meterkms.api.permissions import require
 from meterkms.api.schemas.devices import (
     DeviceDetailOut,
@@ -19,7 +20,6 @@ from meterkms.api.schemas.devices import (
     LabelChangeIn,
     LabelChangeOut,
 )
-from meterkms.core.pagination import paginate
 from meterkms.devices import services
 from meterkms.devices.filters import DeviceFilter
 from meterkms.devices.models import Device, DeviceKey, DeviceType
@@ -53,14 +53,7 @@ def list_devices(request: HttpRequest, params: Query[DeviceQuery]) -> dict[str, 
     actor = request.auth
     require(actor, Perm.DEVICES_READ)
     queryset = filtering.apply(DeviceFilter, params, catalogue_rows(actor), actor=actor)
-    page = paginate(queryset, limit=params.limit, offset=params.offset)
-    return {
-        "count": page.total,
-        "count_exact": page.exact,
-        "offset": page.offset,
-        "limit": page.limit,
-        "items": [device_out(device) for device in page.items],
-    }
+    return page_of(queryset, params, device_out)
 
 
 @router.get("/{int:device_id}", response={200: DeviceDetailOut, **ERRORS}, summary="One device")

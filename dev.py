@@ -109,6 +109,9 @@ def run(args: list[str]) -> int:
     """Install, prepare the embedded default and serve it."""
     python = ensure_venv("")
     meterkms = [str(python), "-m", "meterkms"]
+    if "--port" in args[:-1]:
+        # The demo step prints the URL and invitation links use it: one port for all steps.
+        os.environ["METERKMS_PORT"] = args[args.index("--port") + 1]
     for step in (["init"], ["migrate", "-v", "0"], ["demo"]):
         subprocess.run(meterkms + step, check=True, cwd=ROOT)  # noqa: S603
     return subprocess.call(meterkms + ["serve", *args], cwd=ROOT)  # noqa: S603

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import os
 import subprocess
 import sys
 from argparse import ArgumentParser
@@ -29,7 +30,8 @@ class Command(BaseCommand):
             help="port (default 8443, or METERKMS_PORT)",
         )
         parser.add_argument("--workers", type=int, default=1, help="server processes")
-        parser.add_argument("--threads", type=int, default=8, help="threads per process")
+        parser.add_argument("--threads", type=int, default=max(2, os.cpu_count() or 2),
+                            help="threads per process (default: one per CPU core)")
         parser.add_argument(
             "--no-worker", action="store_true", help="do not start the embedded task worker"
         )
@@ -41,6 +43,11 @@ class Command(BaseCommand):
                 "meterkms cannot start:\n" + "\n".join(f"  - {problem}" for problem in found)
             )
         cert, key = self._tls(options["host"])
+        # Links in emails name the address actually served (the worker and the server
+        # processes read the settings anew).
+        os.environ.setdefault(
+            "METERKMS_PUBLIC_URL", f"https://{options['host']}:{options['port']}"
+        )
         if settings.EMBEDDED_WORKER and not options["no_worker"]:
             self._start_worker()
         url = f"https://{options['host']}:{options['port']}/"

@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "bench": ("Run benchmark scenarios; each figure next to its raw ceiling", "bench"),
     "audit": ("Audit log tools: `audit verify` checks the HMAC chain", "audit"),
     "devices": ("Catalogue tools: `devices import FILE` registers devices and keys", "devices"),
+    "prove": ("Prove stored keys against captured telegrams: `prove FILE --as EMAIL`", "prove"),
     "manage": ("Run any Django management command (advanced)", None),
 }
 

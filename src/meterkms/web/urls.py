@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from meterkms.web.views import accounts, audit, devices, home, imports, tokens
+from meterkms.web.views import accounts, audit, devices, home, imports, proofs, tokens
 
 app_name = "web"
 
@@ -28,4 +28,5 @@ urlpatterns = [
     path(
         "catalogue/imports/<int:run_id>/commit/", imports.import_commit_view, name="import_commit"
     ),
+    path("catalogue/proofs/", proofs.proofs_view, name="proofs"),
 ]

@@ -330,3 +330,29 @@ def test_technology_can_be_forced(world: World):
     assert row.verdict == Verdict.PROVEN
     (row,), _run = prove(world.olga, frame.hex(), technology=Technology.WMBUS)
     assert row.verdict in (BAD_LINE, Verdict.CANNOT_TELL)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_capture_of_many_chunks_gives_the_same_answer_with_lookups_ahead(monkeypatch):
+    from django.db import connection
+
+    from meterkms.keys.proofs import service
+    from tests.support.personas import build_world
+
+    world = build_world()
+    keys = {f"{41_000_000 + n:08d}": random_key() for n in range(12)}
+    for n, (address, key) in enumerate(keys.items()):
+        wmbus_device(world.org_a, f"P{n}", "AMT", address, key if n % 3 else random_key())
+    lines = [topas_mode5(address, key).hex() for address, key in keys.items()]
+    lines += [topas_mode5("49999999", random_key()).hex(), "zz"]
+    pipelined = []
+    original = service._pipelined
+    monkeypatch.setattr(service, "_pipelined", lambda *a: pipelined.append(1) or original(*a))
+    run = prove_traffic(actor=world.olga, data="\n".join(lines), chunk_size=5)
+    assert bool(pipelined) == (connection.vendor == "postgresql")
+    assert [row.verdict for row in run.rows] == [
+        Verdict.WRONG_KEY if n % 3 == 0 else Verdict.PROVEN for n in range(12)
+    ] + [Verdict.NO_DEVICE, BAD_LINE]
+    assert [row.devices[0].serial for row in run.rows[:12]] == [f"P{n}" for n in range(12)]
+    assert run.summary.proven_devices == 8
+    assert len(run.failed_devices) == 4

@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from meterkms.accounts.services import create_api_token
 from meterkms.api.routers import proofs as proofs_router
+from meterkms.api.schemas.proofs import ProofOut
 from meterkms.audit.models import AuditEvent
 from meterkms.core import tenancy
 from meterkms.keys.proofs.rows import CSV_COLUMNS
@@ -51,7 +52,9 @@ def meters(world: World) -> dict[str, object]:
 def test_json_capture_answers_summary_and_results_per_line(world: World, meters):
     response = _post_json(HttpsClient(), {"telegrams": meters["text"]}, **_bearer(world.olga))
     assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
     body = response.json()
+    assert ProofOut.model_validate(body).model_dump() == body  # the documented shape
     assert body["summary"] == {
         "lines": 4,
         "telegrams": 3,
@@ -175,3 +178,18 @@ def test_captures_over_the_limits_are_413(world: World, monkeypatch, settings):
     monkeypatch.setattr(proofs_router, "MAX_CAPTURE_BYTES", 100)
     big_text = client.post(URL, data=b"00" * 200, content_type="text/plain", **auth)
     assert big_text.status_code == 413
+
+
+def test_the_openapi_description_names_the_three_body_types_and_the_csv(client):
+    spec = client.get("/api/v1/openapi.json").json()
+    operation = spec["paths"]["/api/v1/proofs"]["post"]
+    assert set(operation["requestBody"]["content"]) == {
+        "application/json",
+        "text/plain",
+        "multipart/form-data",
+    }
+    assert {"200", "403", "413", "422"} <= set(operation["responses"])
+    csv_operation = spec["paths"]["/api/v1/proofs/csv"]["post"]
+    assert "text/csv" in csv_operation["responses"]["200"]["content"]
+    names = [p["name"] for p in operation["parameters"]]
+    assert names == ["results", "technology"]

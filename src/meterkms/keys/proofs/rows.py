@@ -94,6 +94,28 @@ CSV_COLUMNS = (
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+class Texts:
+    """The labels in the active language, translated once for a whole report.
+
+    A report of 100,000 rows would otherwise ask the translation catalogue several times
+    per row; build one of these per request or report instead.
+    """
+
+    def __init__(self) -> None:
+        self.verdicts = {verdict: str(label) for verdict, label in VERDICT_LABELS.items()}
+        self.schemes = {scheme: str(label) for scheme, label in SCHEME_LABELS.items()}
+        self.ivs = {source: str(label) for source, label in IV_LABELS.items()}
+        self.reasons = {reason: str(label) for reason, label in REASONS.items()}
+
+    def scheme(self, row: ProofRow) -> str:
+        """The row's scheme in words ("" for an unusable line)."""
+        return "" if row.scheme is None else self.schemes[row.scheme]
+
+    def reason(self, row: ProofRow) -> str:
+        """The row's reason, translated where it is a fixed sentence."""
+        return self.reasons.get(row.reason, row.reason)
+
+
 class DeviceRef(NamedTuple):
     """A device a row names: its id (for links) and serial number."""
 
@@ -232,13 +254,15 @@ class CsvReport:
     def __init__(self, out: IO[str]) -> None:
         self.writer = csv.writer(out, lineterminator="\r\n")
         self.writer.writerow(CSV_COLUMNS)
+        self.texts = Texts()
 
     def write(self, rows: Iterable[ProofRow]) -> None:
         """Append ``rows`` to the report."""
-        self.writer.writerows([_safe(cell) for cell in _cells(row)] for row in rows)
+        texts = self.texts
+        self.writer.writerows([_safe(cell) for cell in _cells(row, texts)] for row in rows)
 
 
-def _cells(row: ProofRow) -> list[str]:
+def _cells(row: ProofRow, texts: Texts) -> list[str]:
     return [
         str(row.line),
         row.technology,
@@ -252,8 +276,8 @@ def _cells(row: ProofRow) -> list[str]:
         row.key_slot,
         checks_text(row.checks),
         row.verdict,
-        row.verdict_text,
-        row.reason_text,
+        texts.verdicts[row.verdict],
+        texts.reason(row),
         str(row.candidates_tried),
     ]
 

@@ -40,9 +40,7 @@ def _use_language(page: object, code: str) -> None:
     page.wait_for_selector(f"html[lang={code}]")  # type: ignore[attr-defined]
 
 
-def test_a_pasted_telegram_proves_the_stored_key(
-    page: object, meterkms_server: LiveServer
-) -> None:
+def test_a_pasted_telegram_proves_the_stored_key(page: object, meterkms_server: LiveServer) -> None:
     key = os.urandom(16)
     _register_meter(meterkms_server, key)
     login(page, meterkms_server)

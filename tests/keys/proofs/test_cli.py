@@ -91,8 +91,10 @@ def test_refuses_unknown_users_missing_files_and_viewers(capture, tmp_path: Path
         _prove(str(path), "--as", "nobody@example.com")
     with pytest.raises(CommandError, match="no such file"):
         _prove(str(tmp_path / "missing.log"), "--as", "olga@example.com")
+    report = tmp_path / "refused.csv"
     with pytest.raises(CommandError, match="does not allow"):
-        _prove(str(path), "--as", "bob@example.com")
+        _prove(str(path), "--as", "bob@example.com", "--csv", str(report))
+    assert not report.exists()
     empty = tmp_path / "empty.log"
     empty.write_text("\n\n", encoding="utf-8")
     with pytest.raises(CommandError, match="holds no telegram"):

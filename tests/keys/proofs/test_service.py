@@ -161,6 +161,15 @@ def test_meter_behind_a_module_is_found_by_its_module_address(world: World):
     assert row.iv_source.value == "tpl"  # the meter's own address fed the IV
 
 
+def test_a_radio_module_of_another_maker_is_found_by_its_digits(world: World):
+    key = random_key()
+    device = make_device(world.org_a, "AQ3", wmbus_manufacturer="AMT", module_address="10049257")
+    add_key(device, KeySlot.OMS, key)
+    (row,), _run = prove(world.olga, encrypt_mode5(aquastream_plain(), key).hex())
+    assert row.verdict == Verdict.PROVEN
+    assert row.devices[0].serial == "AQ3"
+
+
 def test_meter_behind_a_module_is_found_by_its_own_address_first(world: World):
     key = random_key()
     wmbus_device(world.org_a, "AQ2", "IMT", "05933237", key)

@@ -57,14 +57,21 @@ class Command(BaseCommand):
             )
         if user is None or not user.is_active:
             raise CommandError(f"no active user {options['email']}")
-        with ExitStack() as stack:
-            capture = stack.enter_context(_open_capture(options["file"]))
-            report = None
-            if options["csv"] is not None:
-                out = stack.enter_context(options["csv"].open("w", encoding="utf-8", newline=""))
-                report = CsvReport(out)
-            with context.channel("cli"), tenancy.acting_as(user):
-                run, seconds = self._prove(user, capture, report, options)
+        report = None
+        try:
+            with ExitStack() as stack:
+                capture = stack.enter_context(_open_capture(options["file"]))
+                if options["csv"] is not None:
+                    out = stack.enter_context(
+                        options["csv"].open("w", encoding="utf-8", newline="")
+                    )
+                    report = CsvReport(out)
+                with context.channel("cli"), tenancy.acting_as(user):
+                    run, seconds = self._prove(user, capture, report, options)
+        except CommandError:
+            if report is not None:
+                options["csv"].unlink(missing_ok=True)  # no half report of a refused proof
+            raise
         self._summary(run, seconds)
         if options["csv"] is not None:
             self.stderr.write(f"CSV report written to {options['csv']}")

@@ -126,7 +126,7 @@ def _rates(proof: Callable[[], int], raw: Callable[[], int], count: int) -> tupl
 )
 def proofs_batch(ctx: BenchContext) -> list[Figure]:
     """The in-memory figures, then the proof service against the database catalogue."""
-    return [*memory_figures(ctx), catalogue_figure(ctx)]
+    return [*memory_figures(ctx), *catalogue_figures(ctx)]
 
 
 def memory_figures(ctx: BenchContext) -> list[Figure]:
@@ -154,36 +154,46 @@ def memory_figures(ctx: BenchContext) -> list[Figure]:
     return figures
 
 
-def catalogue_figure(ctx: BenchContext) -> Figure:
+def catalogue_figures(ctx: BenchContext) -> list[Figure]:
     """The proof service end to end against the catalogue: parse, query, unseal, check, audit.
 
-    One telegram each for distinct meters drawn at random from the catalogue, so every
-    telegram needs its own lookup and its own unsealed key. The collector's view of the
-    catalogue's setup is frozen first, as ``meterkms prove`` does.
+    First one telegram each for distinct meters drawn at random from the catalogue (the
+    issue's figure: every telegram needs its own lookup and its own unsealed key), then ten
+    consecutive telegrams per meter, as a drive-by capture holds them (and as the in-memory
+    figure has them). The collector's view of the setup is
+    frozen first, as ``meterkms prove`` does.
     """
     from meterkms.bench.proofcatalogue import bench_catalogue
 
     devices = ctx.n(CATALOGUE_SIZE)
+    count = min(ctx.n(FULL_SIZE), devices)
     with bench_catalogue(devices, ctx.progress) as catalogue:
-        return _catalogue_figure(ctx, catalogue, devices)
+        figures = []
+        for per_meter in (1, 10):
+            meters = random.sample(range(devices), max(1, count // per_meter))
+            figures.append(_catalogue_figure(ctx, catalogue, meters, per_meter))
+        return figures
 
 
-def _catalogue_figure(ctx: BenchContext, catalogue: Any, devices: int) -> Figure:
+def _catalogue_figure(
+    ctx: BenchContext, catalogue: Any, meters: list[int], per_meter: int
+) -> Figure:
     from meterkms.keys.proofs.service import prove_traffic
 
-    count = min(ctx.n(FULL_SIZE), devices)
-    ctx.progress(f"building {count:,} mode 5 telegrams of distinct meters")
+    ctx.progress(f"building mode 5 telegrams of {len(meters):,} meters, {per_meter} per meter")
     lines, raw = [], []
-    for index in random.sample(range(devices), count):
+    for index in meters:
         ident = bytes.fromhex(catalogue.address(index))[::-1]
-        access = index & 0xFF
-        plain = TOPAS_PLAIN[:4] + ident + TOPAS_PLAIN[8:11] + bytes((access,)) + TOPAS_PLAIN[12:]
         key = catalogue.keys[index]
-        frame = encrypt_mode5(plain, key)
-        lines.append(frame.hex().upper())
-        raw.append((key, frame[2:10] + bytes((access,)) * 8, frame[15:79]))
+        for repeat in range(per_meter):
+            access = (index + repeat) & 0xFF
+            plain = (
+                TOPAS_PLAIN[:4] + ident + TOPAS_PLAIN[8:11] + bytes((access,)) + TOPAS_PLAIN[12:]
+            )
+            frame = encrypt_mode5(plain, key)
+            lines.append(frame.hex().upper())
+            raw.append((key, frame[2:10] + bytes((access,)) * 8, frame[15:79]))
     text = "\n".join(lines)
-    del catalogue.keys[:]
 
     def proof() -> int:
         run = prove_traffic(actor=catalogue.actor, data=text, keep=0, source="benchmark")
@@ -193,11 +203,13 @@ def _catalogue_figure(ctx: BenchContext, catalogue: Any, devices: int) -> Figure
     gc.collect()
     gc.freeze()
     try:
-        rate, ceiling = _rates(proof, lambda: _raw(raw), count)
+        rate, ceiling = _rates(proof, lambda: _raw(raw), len(lines))
     finally:
         gc.unfreeze()
+    devices = len(catalogue.keys)
     return Figure(
-        name=f"proof service, {count:,} mode 5 telegrams, {devices:,} devices in {ctx.db}",
+        name=f"proof service, {len(lines):,} telegrams, {per_meter} per meter, "
+        f"{devices:,} devices in {ctx.db}",
         value=rate,
         unit="telegrams/s",
         ceiling=ceiling,

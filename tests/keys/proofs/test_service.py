@@ -11,7 +11,7 @@ from meterkms.audit.models import AuditEvent
 from meterkms.core import tenancy
 from meterkms.core.errors import DomainError, PermissionDenied
 from meterkms.devices.enums import KeySlot, Technology
-from meterkms.devices.models import DeviceKey, KeyState
+from meterkms.devices.models import DeviceKey, DeviceType, KeyState
 from meterkms.keys.proofs import Scheme, Verdict, parse_frame
 from meterkms.keys.proofs.encode import encode_join_request, encrypt_mode5
 from meterkms.keys.proofs.rows import BAD_LINE, ProofRow
@@ -349,9 +349,14 @@ def test_a_capture_of_many_chunks_gives_the_same_answer_with_lookups_ahead(monke
     from tests.support.personas import build_world
 
     world = build_world()
+    # Its own type: an earlier transactional test may have flushed the shared ones.
+    meter = DeviceType._base_manager.create(
+        name="Pipelined meter", technology="wM-Bus", key_slots=["OMS"], organisation=world.org_a
+    )
     keys = {f"{41_000_000 + n:08d}": random_key() for n in range(12)}
     for n, (address, key) in enumerate(keys.items()):
-        wmbus_device(world.org_a, f"P{n}", "AMT", address, key if n % 3 else random_key())
+        stored = key if n % 3 else random_key()
+        wmbus_device(world.org_a, f"P{n}", "AMT", address, stored, device_type=meter)
     lines = [topas_mode5(address, key).hex() for address, key in keys.items()]
     lines += [topas_mode5("49999999", random_key()).hex(), "zz"]
     pipelined = []
@@ -365,3 +370,38 @@ def test_a_capture_of_many_chunks_gives_the_same_answer_with_lookups_ahead(monke
     assert [row.devices[0].serial for row in run.rows[:12]] == [f"P{n}" for n in range(12)]
     assert run.summary.proven_devices == 8
     assert len(run.failed_devices) == 4
+
+
+def test_keys_are_opened_only_for_rows_that_answer_a_telegram(world: World, monkeypatch):
+    from meterkms.keys.proofs.lookup import CatalogueLookup
+    from meterkms.vault.engine import Vault
+
+    key = random_key()
+    wmbus_device(world.org_a, "AMT-20", "AMT", "40000020", key)
+    wmbus_device(world.org_a, "KAM-21", "KAM", "40000021", key)
+    amt_21 = bytearray(topas_mode5("40000021", key))
+    kam_20 = bytearray(topas_mode5("40000020", key))
+    kam_20[2:4] = bytes.fromhex("2D2C")  # M field: KAM
+    opened: list[int] = []
+    original = Vault.unseal_batch
+
+    def counting(self, **kwargs):
+        opened.append(len(kwargs["items"]))
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(Vault, "unseal_batch", counting)
+    fetched: list[int] = []
+    rows_of_chunk = CatalogueLookup.rows
+
+    def recording(self, wanted):
+        found = rows_of_chunk(self, wanted)
+        fetched.append(len(found))
+        return found
+
+    monkeypatch.setattr(CatalogueLookup, "rows", recording)
+    rows, _run = prove(world.olga, f"{bytes(amt_21).hex()}\n{bytes(kam_20).hex()}")
+    assert fetched == [2]
+    # The query matches codes and digits each on their own: both rows come back, and
+    # neither is the device of either telegram.
+    assert [row.verdict for row in rows] == [Verdict.NO_DEVICE, Verdict.NO_DEVICE]
+    assert opened == []

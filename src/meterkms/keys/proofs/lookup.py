@@ -58,6 +58,7 @@ _COLUMNS = (
 _PK, _SERIAL, _MAKER, _CODE, _METER, _MODULE, _EUI, _SLOT, _VERSION, _BLOB = range(10)
 
 Row = tuple[Any, ...]
+Where = tuple[DeviceAddress, ...]
 
 
 class AnyOf(Lookup):  # type: ignore[type-arg]
@@ -134,38 +135,24 @@ class CatalogueLookup:
     def candidates(
         self, rows: list[Row], wanted: set[DeviceAddress]
     ) -> dict[DeviceAddress, list[Candidate]]:
-        """The candidates under each wanted address: rows matched exactly, keys unsealed."""
+        """The candidates under each wanted address: rows matched exactly, then unsealed.
+
+        Only keys of rows that answer a wanted address are opened (the query is a superset).
+        """
         self._by_ref = by_ref = {}
         found: dict[DeviceAddress, list[Candidate]] = {}
-        modules: dict[str, list[DeviceAddress]] | None = None
-        # Plain (code, identifier) tuples hash faster than addresses holding an enum.
-        meters = {
-            (address.manufacturer, address.identifier): address
-            for address in wanted
-            if address.technology is _WMBUS
-        }
-        for row, key in self._unseal(rows):
+        targets = _Targets(wanted)
+        answering = [(row, where) for row in rows if (where := targets.of(row))]
+        for (row, where), key in self._unseal(answering):
             ref = f"#{row[_PK]} {row[_SLOT]} v{row[_VERSION]}"
             by_ref[ref] = row
             candidate = Candidate(ref, key, _SLOTS[row[_SLOT]])
-            if row[_SLOT] in _WMBUS_SLOTS:
-                address = meters.get((row[_CODE], row[_METER]))
-                if address is not None:  # the common case, inlined: one key per meter
-                    listed = found.get(address)
-                    if listed is None:
-                        found[address] = [candidate]
-                    else:
-                        listed.append(candidate)
-                if row[_MODULE]:
-                    if modules is None:
-                        modules = _by_identifier(wanted)
-                    for address in modules.get(row[_MODULE], ()):
-                        if candidate not in found.get(address, ()):
-                            _add(found, address, candidate)
-            elif row[_EUI]:
-                address = DeviceAddress(_LORAWAN, "", row[_EUI])
-                if address in wanted:
-                    _add(found, address, candidate)
+            for address in where:
+                listed = found.get(address)
+                if listed is None:
+                    found[address] = [candidate]
+                else:
+                    listed.append(candidate)
         for listed in found.values():
             if len(listed) > 1:  # several keys: OMS before MBUS before DES, then by device
                 listed.sort(key=self._rank)
@@ -185,26 +172,29 @@ class CatalogueLookup:
         row = self._by_ref[candidate.ref]
         return _SLOT_RANK[row[_SLOT]], row[_PK]
 
-    def _unseal(self, rows: list[Row]) -> Iterator[tuple[Row, bytes]]:
-        """Each row with its opened key, grouped by (manufacturer scope, slot, version)."""
-        groups: dict[tuple[Any, str, int], list[Row]] = {}
-        for row in rows:
+    def _unseal(
+        self, matches: list[tuple[Row, Where]]
+    ) -> Iterator[tuple[tuple[Row, Where], bytes]]:
+        """Each match with its row's opened key, grouped by (manufacturer, slot, version)."""
+        groups: dict[tuple[str, str, int], list[tuple[Row, Where]]] = {}
+        for match in matches:
+            row = match[0]
             group = (row[_MAKER], row[_SLOT], row[_VERSION])
             members = groups.get(group)
             if members is None:
-                groups[group] = [row]
+                groups[group] = [match]
             else:
-                members.append(row)
+                members.append(match)
         for (maker, slot, version), members in groups.items():
             scope = self._scope(maker)
-            items = [(str(row[_PK]), bytes(row[_BLOB])) for row in members]
+            items = [(str(row[_PK]), bytes(row[_BLOB])) for row, _where in members]
             try:
                 keys = self.vault.unseal_batch(scope=scope, slot=slot, version=version, items=items)
             except BlobIntegrityError:
                 keys = self._unseal_one_by_one(scope, slot, version, items)
-            for row, key in zip(members, keys, strict=True):
+            for match, key in zip(members, keys, strict=True):
                 if key is not None:
-                    yield row, key
+                    yield match, key
 
     def _scope(self, maker: str) -> str:
         """The vault scope of a manufacturer id read as text (SQLite keeps it unhyphenated)."""
@@ -233,20 +223,32 @@ class CatalogueLookup:
         return keys
 
 
-def _add(
-    found: dict[DeviceAddress, list[Candidate]], address: DeviceAddress, candidate: Candidate
-) -> None:
-    listed = found.get(address)
-    if listed is None:
-        found[address] = [candidate]
-    else:
-        listed.append(candidate)
+class _Targets:
+    """Which wanted addresses a key row answers (exactly, unlike the query)."""
 
+    def __init__(self, wanted: set[DeviceAddress]) -> None:
+        self.wanted = wanted
+        # Plain (code, identifier) tuples hash faster than addresses holding an enum.
+        self.meters = {
+            (address.manufacturer, address.identifier): address
+            for address in wanted
+            if address.technology is _WMBUS
+        }
+        self.modules: dict[str, list[DeviceAddress]] | None = None
 
-def _by_identifier(wanted: set[DeviceAddress]) -> dict[str, list[DeviceAddress]]:
-    """The wanted wM-Bus addresses by identifier (for radio module addresses)."""
-    modules: dict[str, list[DeviceAddress]] = {}
-    for address in wanted:
-        if address.technology is _WMBUS:
-            modules.setdefault(address.identifier, []).append(address)
-    return modules
+    def of(self, row: Row) -> Where:
+        """The wanted addresses ``row``'s key may be tried under (none: not wanted)."""
+        if row[_SLOT] not in _WMBUS_SLOTS:
+            address = DeviceAddress(_LORAWAN, "", row[_EUI]) if row[_EUI] else None
+            return (address,) if address in self.wanted else ()
+        meter = self.meters.get((row[_CODE], row[_METER]))
+        if not row[_MODULE]:  # the common case: a meter without a radio module address
+            return () if meter is None else (meter,)
+        if self.modules is None:
+            self.modules = {}
+            for address in self.wanted:
+                if address.technology is _WMBUS:
+                    self.modules.setdefault(address.identifier, []).append(address)
+        where = [] if meter is None else [meter]
+        where += [a for a in self.modules.get(row[_MODULE], ()) if a not in where]
+        return tuple(where)

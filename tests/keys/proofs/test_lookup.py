@@ -36,6 +36,7 @@ def test_meter_behind_a_module_is_found_by_its_module_address(world: World):
     assert row.tpl_address.startswith("IMT 05933237")
     assert row.iv_source is not None
     assert row.iv_source.value == "tpl"  # the meter's own address fed the IV
+    assert row.iv_address == row.tpl_address
 
 
 def test_a_radio_module_of_another_maker_is_found_by_its_digits(world: World):

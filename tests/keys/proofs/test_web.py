@@ -69,6 +69,7 @@ def test_pasted_telegrams_show_verdicts_devices_checks_and_summary(world: World,
     assert "TPL security mode 5 (AES-128-CBC)" in html
     assert "AMT 50000001" in html
     assert "radio link (link layer)" in html
+    assert "AMT 50000001 vF1 t07" in html  # the address that fed the IV
     assert "2F2F" in html
     assert "✔" in html
     assert "✘" in html

@@ -179,6 +179,13 @@ class ProofRow:
         return "" if self.scheme is None else str(SCHEME_LABELS[self.scheme])
 
     @property
+    def iv_address(self) -> str:
+        """The address that fed the IV or the key derivation (M, A, version, type)."""
+        if self.iv_source is AddressSource.TPL:
+            return self.tpl_address
+        return self.link_address if self.iv_source is AddressSource.LINK else ""
+
+    @property
     def iv_text(self) -> str:
         """Which address fed the IV or key derivation, in words."""
         return "" if self.iv_source is None else str(IV_LABELS[self.iv_source])

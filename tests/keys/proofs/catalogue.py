@@ -63,9 +63,11 @@ def wmbus_device(
     **fields: Any,
 ) -> Device:
     """A wM-Bus meter of ``owner`` with one live key (when given)."""
-    fields.setdefault("device_type", shared_type("Aquastream WM-Bus"))
-    device = make_device(
-        owner, serial, wmbus_manufacturer=manufacturer, meter_address=address, **fields
+    if "device_type" not in fields:  # looked up only when needed: flushes drop shared types
+        fields["device_type"] = shared_type("Aquastream WM-Bus")
+    fields.setdefault("manufacturer", owner)
+    device = Device._base_manager.create(
+        owner=owner, serial=serial, wmbus_manufacturer=manufacturer, meter_address=address, **fields
     )
     if key is not None:
         add_key(device, slot, key)

@@ -11,6 +11,7 @@ from django.urls import reverse
 from tests.admin_menu import routes as _admin_menu_routes  # noqa: F401
 from tests.devices import routes as _devices_routes  # noqa: F401
 from tests.emails import routes as _emails_routes  # noqa: F401 - registers the emails routes
+from tests.keys.proofs import routes as _proofs_routes  # noqa: F401
 from tests.support.clients import HttpsClient
 from tests.support.personas import World, build_world
 from tests.support.urlwalk import KINDS, PERSONAS, ROUTES, Route, project_url_names

@@ -15,6 +15,7 @@ from meterkms.api.routers import (
     me,
     organisations,
     partners,
+    proofs,
     tokens,
     users,
 )
@@ -42,3 +43,4 @@ api.add_router("/users", users.router)
 api.add_router("/invitations", invitations.router)
 api.add_router("/organisations", organisations.router)
 api.add_router("/partners", partners.router)
+api.add_router("/proofs", proofs.router)

@@ -53,4 +53,5 @@ class Action(StrEnum):
     DEVICE_LABELS_CHANGED = "device.labels_changed"
     DEVICE_TYPE_CREATED = "device_type.created"
     KEY_STATE_CHANGED = "key.state_changed"
+    KEYS_PROVED = "keys.proved"
     DEMO_LOADED = "system.demo_loaded"

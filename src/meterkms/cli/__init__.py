@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "audit": ("Audit log tools: `audit verify` checks the HMAC chain", "audit"),
     "keys": ("Key hierarchy: `keys rotate-master`, `keys rotate-data-keys`, `keys status`", "keys"),
     "devices": ("Catalogue tools: `devices import FILE` registers devices and keys", "devices"),
+    "prove": ("Prove stored keys against captured telegrams: `prove FILE --as EMAIL`", "prove"),
     "manage": ("Run any Django management command (advanced)", None),
 }
 

@@ -1,7 +1,8 @@
 """Environment of ``meterkms bench``: its own database, so benchmarks never touch real data.
 
 ``--db sqlite`` (default) uses a fresh SQLite file in a temporary data directory;
-``--db postgresql://…`` uses that server, with the database name suffixed ``_bench``.
+``--db postgresql://…`` uses that server, with the database name suffixed ``_bench``
+(created when missing).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import os
 import secrets
 import tempfile
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 
 def _option(argv: list[str], name: str, default: str) -> str:
@@ -33,6 +34,19 @@ def bench_database_url(db: str) -> str | None:
     return urlunsplit(parts._replace(path="/" + name))
 
 
+def ensure_database(url: str) -> None:
+    """Create the PostgreSQL benchmark database named by ``url`` when it does not exist."""
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = unquote(parts.path.lstrip("/"))
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if found is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
 def prepare(argv: list[str]) -> None:
     """Set the METERKMS_* variables of the benchmark process before Django starts."""
     data_dir = tempfile.mkdtemp(prefix="meterkms-bench-")
@@ -45,6 +59,7 @@ def prepare(argv: list[str]) -> None:
     if url is None:
         os.environ.pop("METERKMS_DATABASE_URL", None)
     else:
+        ensure_database(url)
         os.environ["METERKMS_DATABASE_URL"] = url
     from meterkms.cli.init import write_secret_file
 

@@ -59,6 +59,12 @@ CATALOGUE: list[Section] = [
         Perm.DEVICES_IMPORT,
         _("Register devices and keys from production files"),
     ),
+    Section(
+        "web:proofs",
+        _("Prove keys"),
+        Perm.KEYS_PROVE,
+        _("Check stored keys against captured telegrams, without showing them"),
+    ),
 ]
 
 MENUS: dict[str, tuple[str | Promise, list[Section]]] = {

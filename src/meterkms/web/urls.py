@@ -15,6 +15,7 @@ from meterkms.web.views import (
     imports,
     invitations,
     organisations,
+    proofs,
     tokens,
     users,
 )
@@ -180,4 +181,5 @@ urlpatterns = [
         organisations.partner_remove_view,
         name="partner_remove",
     ),
+    path("catalogue/proofs/", proofs.proofs_view, name="proofs"),
 ]

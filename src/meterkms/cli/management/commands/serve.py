@@ -30,8 +30,12 @@ class Command(BaseCommand):
             help="port (default 8443, or METERKMS_PORT)",
         )
         parser.add_argument("--workers", type=int, default=1, help="server processes")
-        parser.add_argument("--threads", type=int, default=max(2, os.cpu_count() or 2),
-                            help="threads per process (default: one per CPU core)")
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=max(2, os.cpu_count() or 2),
+            help="threads per process (default: one per CPU core)",
+        )
         parser.add_argument(
             "--no-worker", action="store_true", help="do not start the embedded task worker"
         )
@@ -45,9 +49,7 @@ class Command(BaseCommand):
         cert, key = self._tls(options["host"])
         # Links in emails name the address actually served (the worker and the server
         # processes read the settings anew).
-        os.environ.setdefault(
-            "METERKMS_PUBLIC_URL", f"https://{options['host']}:{options['port']}"
-        )
+        os.environ.setdefault("METERKMS_PUBLIC_URL", f"https://{options['host']}:{options['port']}")
         if settings.EMBEDDED_WORKER and not options["no_worker"]:
             self._start_worker()
         url = f"https://{options['host']}:{options['port']}/"

@@ -19,7 +19,7 @@ class BatchFilter(django_filters.FilterSet):
     """Batch ("Versandlos"), confirmation state, a serial it contains, created from/until."""
 
     batch = django_filters.ModelChoiceFilter(
-        label=_("Batch"), field_name="pk", queryset=Batch._base_manager.none()
+        label=_("Batch"), method="one_batch", queryset=Batch._base_manager.none()
     )
     confirmation_state = django_filters.ChoiceFilter(
         label=_("Confirmation state"), choices=ConfirmationState.choices
@@ -41,6 +41,10 @@ class BatchFilter(django_filters.FilterSet):
         self.actor = actor
         # Choices from the actor's scope only: no other tree's batch references.
         self.filters["batch"].queryset = Batch.objects.visible_to(actor).order_by("reference")
+
+    def one_batch(self, queryset: QuerySet, name: str, value: Batch | None) -> QuerySet:
+        """The chosen batch (among the actor's)."""
+        return queryset.filter(pk=value.pk) if value is not None else queryset
 
     def containing(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         """Batches holding a device with this serial, among the devices the actor sees."""

@@ -18,7 +18,7 @@ from meterkms.api.schemas.devices import DevicePage
 from meterkms.batches import queries, services
 from meterkms.batches.filters import BatchFilter
 from meterkms.batches.models import Batch
-from meterkms.batches.serials import entries_from_list, read_text
+from meterkms.batches.serials import entries_from_list, read_serials
 from meterkms.core.pagination import paginate
 from meterkms.devices.queries import catalogue_rows
 from meterkms.organisations.permissions import Perm
@@ -84,7 +84,8 @@ def create_batch(request: HttpRequest, payload: BatchIn) -> Status:
     recipient = recipient_choices(actor).filter(pk=payload.recipient).first()
     serials = chain(
         entries_from_list(payload.serials, source="serials"),
-        read_text(payload.serials_text, source="serials_text"),
+        # The text of a serial file: read like an upload (BOM and a header line tolerated).
+        read_serials([payload.serials_text.encode()], source="serials_text"),
     )
     batch = services.create_batch(
         actor=actor,

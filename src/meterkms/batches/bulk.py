@@ -18,8 +18,11 @@ from django.utils import timezone
 
 from meterkms.devices.models import Device, DeviceEvent
 
-#: Values per ``IN (…)`` list: far below PostgreSQL's 65,535 parameters and SQLite's limit.
+#: Values per ``IN (…)`` list on SQLite (below its parameter limit of 32,766 and more).
 CHUNK = 5000
+#: Values per ``= ANY(array)`` on PostgreSQL: one array parameter, parsed far faster than
+#: thousands of separate ones (100,000 serials: 0.4 s against 1.2 s on the build machine).
+ARRAY_CHUNK = 50_000
 
 
 def chunks[T](values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
@@ -31,6 +34,25 @@ def chunks[T](values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
 def marks(count: int) -> str:
     """``%s, %s, …`` for ``count`` parameters."""
     return ", ".join(["%s"] * count)
+
+
+def member_of(
+    column: str, values: Sequence[Any], *, arrays: bool = True
+) -> Iterator[tuple[str, list[Any], int]]:
+    """``(condition, params, count)`` per chunk: ``column`` is one of ``values``.
+
+    PostgreSQL gets one array parameter per chunk (``= ANY(%s)``), SQLite an ``IN`` list.
+    ``arrays=False`` keeps ``IN`` lists of :data:`CHUNK` on PostgreSQL too: for updates whose
+    other conditions have an index of their own, the planner then still walks the primary
+    key (with a 50,000-element array it may pick the other index and test the array per
+    row, which cost a batch claim 28 s instead of 2 s).
+    """
+    if arrays and connection.vendor == "postgresql":
+        for part in chunks(values, ARRAY_CHUNK):
+            yield f"{column} = ANY(%s)", [list(part)], len(part)
+        return
+    for part in chunks(values):
+        yield f"{column} IN ({marks(len(part))})", list(part), len(part)
 
 
 def db_value(model: type[Any], field: str, value: Any) -> Any:
@@ -62,11 +84,8 @@ def rows_by_serial(serials: Sequence[str]) -> dict[str, list[DeviceRow]]:
     """Every device with one of ``serials`` (any owner: the caller checks visibility)."""
     found: dict[str, list[DeviceRow]] = {}
     with connection.cursor() as cursor:
-        for part in chunks(serials):
-            cursor.execute(
-                f"SELECT {_COLUMNS} FROM devices_device WHERE serial IN ({marks(len(part))})",  # noqa: S608
-                list(part),
-            )
+        for condition, params, _count in member_of("serial", serials):
+            cursor.execute(f"SELECT {_COLUMNS} FROM devices_device WHERE {condition}", params)  # noqa: S608
             for row in cursor.fetchall():
                 found.setdefault(row[1], []).append(DeviceRow(*row))
     return found
@@ -76,11 +95,8 @@ def rows_by_id(ids: Sequence[int]) -> list[DeviceRow]:
     """The devices with these ids, in id order (any owner: the caller checks visibility)."""
     result: list[DeviceRow] = []
     with connection.cursor() as cursor:
-        for part in chunks(sorted(set(ids))):
-            cursor.execute(
-                f"SELECT {_COLUMNS} FROM devices_device WHERE id IN ({marks(len(part))})",  # noqa: S608
-                list(part),
-            )
+        for condition, params, _count in member_of("id", sorted(set(ids))):
+            cursor.execute(f"SELECT {_COLUMNS} FROM devices_device WHERE {condition}", params)  # noqa: S608
             result.extend(DeviceRow(*row) for row in cursor.fetchall())
     result.sort(key=lambda row: row.id)
     return result
@@ -123,13 +139,11 @@ def write_history(ids: Iterable[int], action: str, actor: Any, **details: Any) -
         f"{user.name} <{user.email}>" if user else "",
         db_value(DeviceEvent, "details", json.loads(json.dumps(details, default=str))),
     ]
-    ordered = sorted(ids)
     with connection.cursor() as cursor:
-        for part in chunks(ordered):
+        for condition, params, _count in member_of("id", sorted(ids)):
             cursor.execute(
                 "INSERT INTO devices_deviceevent "  # noqa: S608
                 "(device_id, created_at, action, organisation_name, actor_label, details) "
-                "SELECT id, %s, %s, %s, %s, %s FROM devices_device "
-                f"WHERE id IN ({marks(len(part))})",
-                [*values, *part],
+                f"SELECT id, %s, %s, %s, %s, %s FROM devices_device WHERE {condition}",
+                [*values, *params],
             )

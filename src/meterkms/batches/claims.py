@@ -29,7 +29,7 @@ from typing import Any
 from django.db import connection
 from django.utils.translation import gettext as _
 
-from meterkms.batches.bulk import chunks, marks
+from meterkms.batches.bulk import member_of
 from meterkms.core.errors import DomainError
 from meterkms.devices.enums import ClaimStatus
 
@@ -172,13 +172,13 @@ def apply(step: Step, ids: Sequence[int], **values: Any) -> int:
     guard = [values[name] for name in transition.guard_args]
     moved = 0
     with connection.cursor() as cursor:
-        for part in chunks(sorted(set(ids))):
+        for condition, params, count in member_of("id", sorted(set(ids)), arrays=False):
             cursor.execute(
                 f"UPDATE devices_device SET {transition.change} "  # noqa: S608
-                f"WHERE id IN ({marks(len(part))}) AND {transition.guard}",
-                [*change, *part, *guard],
+                f"WHERE {condition} AND {transition.guard}",
+                [*change, *params, *guard],
             )
-            if cursor.rowcount != len(part):
+            if cursor.rowcount != count:
                 raise Conflict()
             moved += cursor.rowcount
     return moved

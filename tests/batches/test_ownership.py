@@ -172,3 +172,20 @@ def test_only_admins_hand_over(world: World, persona: str, allowed: bool) -> Non
         with pytest.raises(DomainError) as excinfo:
             transfer_ownership(**arguments)
         assert excinfo.value.code == "forbidden"
+
+
+def test_an_organisation_named_in_a_hand_over_cannot_be_deleted(world: World) -> None:
+    from meterkms.organisations.services import delete_organisation
+
+    device = make_device(world.org_a, "DEL1", claim_status=CLAIMED)
+    transfer_ownership(
+        actor=fresh(world.adam), receiver=world.org_a_child, reason="r", device_ids=[device.pk]
+    )
+    transfer_ownership(
+        actor=fresh(world.adam), receiver=world.org_a, reason="back", device_ids=[device.pk]
+    )
+    # The sub-organisation owns nothing now, but the hand-over records keep its name.
+    with pytest.raises(DomainError) as excinfo:
+        delete_organisation(actor=fresh(world.alice), organisation=world.org_a_child)
+    assert excinfo.value.code == "conflict"
+    assert OwnershipTransfer._base_manager.count() == 2

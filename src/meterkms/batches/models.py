@@ -66,6 +66,7 @@ class Batch(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("batch")
+        verbose_name_plural = _("batches")
         constraints = [
             models.UniqueConstraint(fields=["creator", "reference"], name="batch_reference_unique")
         ]
@@ -125,6 +126,7 @@ class ClaimRequest(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name = _("claim request")
+        verbose_name_plural = _("claim requests")
         constraints = [
             models.UniqueConstraint(
                 fields=["batch"],
@@ -176,6 +178,7 @@ class OwnershipTransfer(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name = _("ownership transfer")
+        verbose_name_plural = _("ownership transfers")
 
     def __str__(self) -> str:
         return f"transfer #{self.pk}"

@@ -43,6 +43,7 @@ class SerialInputMixin:
     cleaned_data: dict[str, Any]
 
     def clean_file(self) -> Any:
+        """A ``.txt`` or ``.csv`` file of at most :data:`MAX_FILE_BYTES`, or None."""
         upload = self.cleaned_data.get("file")
         if not upload:
             return None
@@ -72,6 +73,7 @@ class RecipientChoiceField(forms.ModelChoiceField):
     widget = forms.Select(attrs={"data-searchable": ""})
 
     def label_from_instance(self, obj: Organisation) -> str:
+        """The organisation's name only (no ids in the page)."""
         return obj.name
 
 

@@ -98,6 +98,8 @@ class ClaimRequest(models.Model):
     tenancy_kind = tenancy.TENANT_OWNED
 
     class State(models.TextChoices):
+        """Open until the sender decides; then confirmed or rejected, for good."""
+
         OPEN = "open", _("open")
         CONFIRMED = "confirmed", _("confirmed")
         REJECTED = "rejected", _("rejected")

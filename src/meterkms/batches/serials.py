@@ -155,6 +155,7 @@ class _Reader:
 
     # -- text between special characters ------------------------------------------------
     def text(self, piece: str, at: int) -> None:
+        """Text between special characters, starting at absolute offset ``at``."""
         self.last_cr = -2 if piece else self.last_cr
         if self.quote_pending:
             self._close_quote()
@@ -179,6 +180,7 @@ class _Reader:
 
     # -- separators, line breaks and quotes ----------------------------------------------
     def special(self, char: str, at: int) -> None:
+        """A separator, line break or quote at absolute offset ``at``."""
         if char == '"':
             self._quote(at)
             return
@@ -227,6 +229,7 @@ class _Reader:
 
     # -- one complete entry ----------------------------------------------------------------
     def finish(self) -> None:
+        """The end of the stream: the last entry, and a quote left open."""
         if self.quote_pending:
             self._close_quote()
         if self.in_quote:

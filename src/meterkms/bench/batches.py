@@ -116,27 +116,17 @@ def _write_file(path: Path, serials: list[str]) -> None:
         out.writelines(f"{serial}\r\n" for serial in serials)
 
 
-@scenario(
-    "batches",
-    description="create a 100,000-serial batch from a file and claim it (end to end) "
-    "vs the same lookups and updates as raw SQL",
-    needs_django=True,
-)
-def batches_benchmark(ctx: BenchContext) -> list[Figure]:
+def _timed_runs(
+    serials: list[str], admin: Any, customer: Any, operator: Any
+) -> tuple[float, float]:
+    """Seconds to create the batch from a serial file, and to claim it, through the services."""
     from meterkms.batches.serials import read_serials
     from meterkms.batches.services import claim_batch, create_batch
     from meterkms.core import context, tenancy
 
-    count = ctx.n(100_000)
-    maker, customer, admin, operator = _organisations()
-    ctx.progress(f"batches: {count:,} devices")
-    serials = _populate(count, maker, f"B{secrets.token_hex(2).upper()}")
-    ctx.progress("batches: raw ceiling")
-    raw = _raw_ceiling(serials, maker, customer)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "serials.csv"
         _write_file(path, serials)
-        ctx.progress("batches: create from the file")
         with tenancy.acting_as(admin), context.channel("cli"), path.open("rb") as stream:
             started = time.perf_counter()
             batch = create_batch(
@@ -146,14 +136,33 @@ def batches_benchmark(ctx: BenchContext) -> list[Figure]:
                 serials=read_serials(iter(lambda: stream.read(65536), b""), source=path.name),
             )
             created = time.perf_counter() - started
-    ctx.progress("batches: claim the batch")
     with tenancy.acting_as(operator), context.channel("cli"):
         started = time.perf_counter()
         outcome = claim_batch(actor=operator, batch=batch)
         claimed = time.perf_counter() - started
-    if batch.device_count != count or outcome.claimed != count:
+    if batch.device_count != len(serials) or outcome.claimed != len(serials):
         raise RuntimeError("the benchmark batch did not hold or claim every device")
+    return created, claimed
+
+
+@scenario(
+    "batches",
+    description="create a 100,000-serial batch from a file and claim it (end to end) "
+    "vs the same lookups and updates as raw SQL",
+    needs_django=True,
+)
+def batches_benchmark(ctx: BenchContext) -> list[Figure]:
+    """Create and claim a batch of ``ctx.n(100,000)`` devices; both next to the raw SQL."""
+    count = ctx.n(100_000)
+    maker, customer, admin, operator = _organisations()
+    ctx.progress(f"batches: {count:,} devices")
+    serials = _populate(count, maker, f"B{secrets.token_hex(2).upper()}")
+    ctx.progress("batches: raw ceiling")
+    raw = _raw_ceiling(serials, maker, customer)
+    ctx.progress("batches: create from a file, then claim")
+    created, claimed = _timed_runs(serials, admin, customer, operator)
     label = "raw SQL: the same lookups, offer updates and history rows (no checks)"
+    goal = f"≤ {GOAL_SECONDS:.0f} s"
     return [
         Figure(
             f"create a batch of {count:,} serials from a file",
@@ -161,7 +170,7 @@ def batches_benchmark(ctx: BenchContext) -> list[Figure]:
             "s",
             raw,
             label,
-            f"≤ {GOAL_SECONDS:.0f} s",
+            goal,
             created <= GOAL_SECONDS,
         ),
         Figure(
@@ -170,7 +179,7 @@ def batches_benchmark(ctx: BenchContext) -> list[Figure]:
             "s",
             raw,
             label,
-            f"≤ {GOAL_SECONDS:.0f} s",
+            goal,
             claimed <= GOAL_SECONDS,
         ),
         Figure("create rate", count / created, "devices/s"),

@@ -60,6 +60,7 @@ def outcome_out(outcome: services.ClaimOutcome) -> dict[str, Any]:
 
 @router.get("", response={200: BatchPage, **ERRORS}, summary="List batches")
 def list_batches(request: HttpRequest, params: Query[BatchQuery]) -> dict[str, Any]:  # type: ignore[valid-type]
+    """Batches your organisation's tree sent or received, newest first (the web list's filters)."""
     actor = request.auth
     require(actor, Perm.BATCHES_READ)
     rows = filtering.apply(BatchFilter, params, queries.batch_rows(actor), actor=actor)
@@ -100,6 +101,7 @@ def create_batch(request: HttpRequest, payload: BatchIn) -> Status:
 
 @router.get("/{int:batch_id}", response={200: BatchOut, **ERRORS}, summary="One batch")
 def get_batch(request: HttpRequest, batch_id: int) -> dict[str, Any]:
+    """One batch; another tree's batch answers 404 like a missing one."""
     actor = request.auth
     require(actor, Perm.BATCHES_READ)
     return batch_out(get_object_or_404(queries.batch_rows(actor), pk=batch_id))
@@ -113,6 +115,7 @@ def get_batch(request: HttpRequest, batch_id: int) -> dict[str, Any]:
 def list_batch_devices(
     request: HttpRequest, batch_id: int, limit: int | None = None, offset: int | None = None
 ) -> dict[str, Any]:
+    """The batch's devices among those you see (offered to you, or still yours)."""
     actor = request.auth
     require(actor, Perm.BATCHES_READ)
     batch = get_object_or_404(queries.batch_rows(actor), pk=batch_id)

@@ -63,6 +63,7 @@ def claim_devices(request: HttpRequest, payload: DeviceClaimIn) -> dict[str, Any
 
 @router.get("/requests", response={200: ClaimRequestPage, **ERRORS}, summary="Claim requests")
 def list_claim_requests(request: HttpRequest, params: Query[ClaimRequestQuery]) -> dict[str, Any]:  # type: ignore[valid-type]
+    """Claim requests to your tree (to decide) and from it (their state), newest first."""
     actor = request.auth
     require(actor, Perm.BATCHES_READ)
     rows = filtering.apply(ClaimRequestFilter, params, queries.claim_requests(actor), actor=actor)

@@ -40,6 +40,7 @@ def transfer_out(transfer: OwnershipTransfer) -> dict[str, Any]:
 
 @router.get("/transfers", response={200: TransferPage, **ERRORS}, summary="List hand-overs")
 def list_transfers(request: HttpRequest, params: Query[TransferQuery]) -> dict[str, Any]:  # type: ignore[valid-type]
+    """Hand-overs sent from or received by your tree, newest first."""
     actor = request.auth
     require(actor, Perm.OWNERSHIP_TRANSFER)
     rows = filtering.apply(TransferFilter, params, queries.transfers(actor), actor=actor)

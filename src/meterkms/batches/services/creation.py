@@ -63,23 +63,12 @@ def create_batch(
         )
     if Batch._base_manager.filter(creator_id=actor.organisation_id, reference=reference).exists():
         raise _taken()
-    creator = bulk.org_value(actor.organisation_id)
-    resolved = resolve(serials, visible=subtree_values(actor), prefer_owner=creator)
-    for entry, row in resolved.devices:
-        if row.owner != creator:
-            resolved.add(entry, _("the device belongs to another organisation"))
-        elif row.claimable_by is not None or row.status == claims.PENDING:
-            resolved.add(entry, _("the device is already in an open batch"))
-    if resolved.problems:
-        raise resolved.refusal()
-    if not resolved.devices:
-        raise refuse("serials", _("Add at least one serial number."))
-    ids = [row.id for _entry, row in resolved.devices]
+    ids = _offered_devices(actor, serials)
     batch = _new_batch(actor, reference, recipient, needs_confirmation, label, len(ids))
     claims.apply(
         claims.Step.OFFER,
         ids,
-        owner=creator,
+        owner=bulk.org_value(actor.organisation_id),
         recipient=bulk.org_value(recipient.pk),
         batch=batch.pk,
     )
@@ -96,6 +85,22 @@ def create_batch(
     )
     mail.notify_recipient(batch)
     return batch
+
+
+def _offered_devices(actor: Any, serials: Iterable[Entry | Problem]) -> list[int]:
+    """Ids of the listed devices, all of the creator's own and not on offer; else refused."""
+    creator = bulk.org_value(actor.organisation_id)
+    resolved = resolve(serials, visible=subtree_values(actor), prefer_owner=creator)
+    for entry, row in resolved.devices:
+        if row.owner != creator:
+            resolved.add(entry, _("the device belongs to another organisation"))
+        elif row.claimable_by is not None or row.status == claims.PENDING:
+            resolved.add(entry, _("the device is already in an open batch"))
+    if resolved.problems:
+        raise resolved.refusal()
+    if not resolved.devices:
+        raise refuse("serials", _("Add at least one serial number."))
+    return [row.id for _entry, row in resolved.devices]
 
 
 def _check_recipient(actor: Any, recipient: Organisation) -> None:

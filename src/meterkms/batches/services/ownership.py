@@ -67,8 +67,15 @@ def transfer_ownership(
         raise resolved.refusal()
     if not rows:
         raise refuse("serials", _("Select devices or enter their serial numbers."))
+    return _hand_over(actor, list(rows.values()), receiver, reason)
+
+
+def _hand_over(
+    actor: Any, rows: list[bulk.DeviceRow], receiver: Organisation, reason: str
+) -> OwnershipTransfer:
+    """Move the checked devices, owner by owner, and record the hand-over."""
     by_owner: dict[Any, list[int]] = defaultdict(list)
-    for row in rows.values():
+    for row in rows:
         by_owner[row.owner].append(row.id)
     names = _names(list(by_owner))
     transfer = OwnershipTransfer._base_manager.create(
@@ -79,6 +86,7 @@ def transfer_ownership(
         previous_owners=sorted(names.values()),
         created_by=user_of(actor),
     )
+    target = bulk.org_value(receiver.pk)
     for owner, ids in by_owner.items():
         claims.apply(claims.Step.HAND_OVER, ids, owner=owner, receiver=target)
         bulk.write_history(

@@ -85,6 +85,14 @@ def test_any_bytes_are_read_without_error_and_problems_have_positions(
             assert len(item.serial) <= 64
 
 
+@given(st.text(max_size=300))
+@settings(max_examples=200, deadline=None)
+def test_any_typed_text_is_read_without_error(text: str) -> None:
+    for item in read_text(text, source="typed"):
+        assert item.line >= 1
+        assert item.column >= 1
+
+
 ALPHABET = st.text(alphabet='AB1.-_/ ,;\t\r\n"x\ufeffé', max_size=200)
 
 

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from meterkms.batches.models import Batch, ClaimRequest
-from meterkms.batches.services import claim_batch, create_batch
+from meterkms.batches.services import claim_batch, create_batch, transfer_ownership
 from meterkms.devices.enums import ClaimStatus
 from meterkms.devices.models import Device
 from tests.batches.helpers import devices, fresh, partner, state, typed
@@ -181,3 +181,33 @@ def test_hand_over_problems_are_listed(world: World, client_for) -> None:
     )
     assert "1 problem: nothing was changed." in html
     assert "unknown serial number" in html
+
+
+def test_claim_requests_and_hand_overs_of_the_other_tree_never_show(
+    world: World, client_for
+) -> None:
+    devices(world.org_a, "IN", 1)
+    batch = create_batch(
+        actor=fresh(world.alice),
+        reference="INTERNAL-SECRET",
+        recipient=world.org_a_child,
+        serials=typed("IN0001"),
+        needs_confirmation=True,
+    )
+    claim_batch(actor=fresh(world.olga), batch=batch)
+    stock = devices(world.org_a, "HO", 1, claim_status=ClaimStatus.CLAIMED.value)
+    transfer_ownership(
+        actor=fresh(world.adam),
+        receiver=world.org_a_child,
+        reason="hand-over-secret",
+        device_ids=[stock[0].pk],
+    )
+    client = client_for(world.carol)
+    for url in ("/catalogue/claims/", "/catalogue/ownership/", "/catalogue/batches/claim/"):
+        html = client.get(url).content.decode()
+        for secret in ("INTERNAL-SECRET", "hand-over-secret", world.org_a.name):
+            assert secret not in html, (url, secret)
+    assert "Claim requests to confirm" not in client.get("/").content.decode()
+    api = client.get("/api/v1/claims/requests").json()
+    assert api["count"] == 0
+    assert client.get("/api/v1/ownership/transfers").json()["count"] == 0

@@ -123,6 +123,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "meterkms.web.context.navigation",
+                "meterkms.web.views.claims.notifications",
             ],
         },
     }

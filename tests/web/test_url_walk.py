@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from tests.admin_menu import routes as _admin_menu_routes  # noqa: F401
+from tests.batches import routes as _batches_routes  # noqa: F401
 from tests.devices import routes as _devices_routes  # noqa: F401
 from tests.emails import routes as _emails_routes  # noqa: F401 - registers the emails routes
 from tests.keys.proofs import routes as _proofs_routes  # noqa: F401

@@ -9,11 +9,14 @@ from meterkms.api import errors
 from meterkms.api.auth import AUTH
 from meterkms.api.routers import (
     audit,
+    batches,
+    claims,
     devices,
     emails,
     invitations,
     me,
     organisations,
+    ownership,
     partners,
     proofs,
     tokens,
@@ -44,3 +47,6 @@ api.add_router("/invitations", invitations.router)
 api.add_router("/organisations", organisations.router)
 api.add_router("/partners", partners.router)
 api.add_router("/proofs", proofs.router)
+api.add_router("/batches", batches.router)
+api.add_router("/claims", claims.router)
+api.add_router("/ownership", ownership.router)

@@ -54,6 +54,36 @@ ADMIN: list[Section] = [
 CATALOGUE: list[Section] = [
     Section("web:devices", _("Devices"), Perm.DEVICES_READ, _("All your meters and modules")),
     Section(
+        "web:batch_offers",
+        _("Claim batch"),
+        Perm.DEVICES_CLAIM,
+        _("Batches sent to your organisation, waiting to be claimed"),
+    ),
+    Section(
+        "web:batches",
+        _("Batch references"),
+        Perm.BATCHES_READ,
+        _("Shipment batches you sent or received"),
+    ),
+    Section(
+        "web:batch_create",
+        _("Create batch reference"),
+        Perm.BATCHES_CREATE,
+        _("Offer devices to a customer or partner"),
+    ),
+    Section(
+        "web:claim_requests",
+        _("Claim requests"),
+        Perm.BATCHES_READ,
+        _("Claims that wait for the sender's confirmation"),
+    ),
+    Section(
+        "web:ownership",
+        _("Take ownership"),
+        Perm.OWNERSHIP_TRANSFER,
+        _("Hand devices to a partner or sub-organisation, or take them back"),
+    ),
+    Section(
         "web:imports",
         _("Imports"),
         Perm.DEVICES_IMPORT,

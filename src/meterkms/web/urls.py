@@ -8,6 +8,8 @@ from meterkms.web.views import (
     account_emails,
     accounts,
     audit,
+    batches,
+    claims,
     device_types,
     devices,
     emails,
@@ -15,6 +17,7 @@ from meterkms.web.views import (
     imports,
     invitations,
     organisations,
+    ownership,
     proofs,
     tokens,
     users,
@@ -182,4 +185,26 @@ urlpatterns = [
         name="partner_remove",
     ),
     path("catalogue/proofs/", proofs.proofs_view, name="proofs"),
+    # Shipment batches, claims and hand-overs (docs/batches.md)
+    path("catalogue/batches/", batches.batch_list_view, name="batches"),
+    path("catalogue/batches/new/", batches.batch_create_view, name="batch_create"),
+    path(
+        "catalogue/batches/from-selection/",
+        batches.batch_from_selection_view,
+        name="batch_from_selection",
+    ),
+    path("catalogue/batches/claim/", batches.batch_offers_view, name="batch_offers"),
+    path("catalogue/batches/<int:batch_id>/", batches.batch_detail_view, name="batch_detail"),
+    path("catalogue/batches/<int:batch_id>/claim/", batches.batch_claim_view, name="batch_claim"),
+    path("catalogue/devices/claim/", claims.device_claim_view, name="device_claim"),
+    path("catalogue/claims/", claims.claim_requests_view, name="claim_requests"),
+    path(
+        "catalogue/claims/<int:request_id>/confirm/",
+        claims.claim_confirm_view,
+        name="claim_confirm",
+    ),
+    path(
+        "catalogue/claims/<int:request_id>/reject/", claims.claim_reject_view, name="claim_reject"
+    ),
+    path("catalogue/ownership/", ownership.ownership_view, name="ownership"),
 ]

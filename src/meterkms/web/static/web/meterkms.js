@@ -73,3 +73,36 @@ document.addEventListener("change", function (event) {
     box.checked = all.checked;
   });
 });
+
+// Batches: <input data-select-filter="select-id"> narrows the options of a long select;
+// "Geräte hinzufügen" (button[data-add-serials]) appends the typed serial to the list.
+document.addEventListener("input", function (event) {
+  var search = event.target.closest("[data-select-filter]");
+  if (!search) { return; }
+  var select = document.getElementById(search.getAttribute("data-select-filter"));
+  if (!select) { return; }
+  var needle = search.value.toLowerCase();
+  var first = null;
+  Array.prototype.forEach.call(select.options, function (option) {
+    var match = option.value === "" || option.text.toLowerCase().indexOf(needle) !== -1;
+    option.hidden = !match;
+    if (match && option.value !== "" && first === null) { first = option; }
+  });
+  if (first && (select.selectedIndex < 0 || select.options[select.selectedIndex].hidden)) {
+    first.selected = true;
+  }
+});
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("[data-add-serials]");
+  if (!button) { return; }
+  var list = document.getElementById(button.getAttribute("data-add-serials"));
+  var entry = document.getElementById(button.getAttribute("data-entry"));
+  if (!list || !entry) { return; }
+  event.preventDefault();
+  var typed = entry.value.trim();
+  if (typed === "") { return; }
+  var current = list.value.trim();
+  list.value = current === "" ? typed : current + ", " + typed;
+  entry.value = "";
+  entry.focus();
+});

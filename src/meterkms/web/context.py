@@ -16,7 +16,8 @@ MENU_PATHS = {"admin": "/admin/", "catalogue": "/catalogue/"}
 def _current_menu(request: HttpRequest) -> str | None:
     match = request.resolver_match
     if match is not None and match.view_name == "web:menu":
-        return str(match.kwargs.get("menu"))
+        menu = str(match.kwargs.get("menu"))
+        return menu if menu in MENUS else None
     for key, prefix in MENU_PATHS.items():
         if request.path.startswith(prefix):
             return key

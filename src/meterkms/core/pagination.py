@@ -6,6 +6,7 @@ page shows "10,000+" beyond it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,11 +76,20 @@ def clamp(limit: Any, offset: Any) -> tuple[int, int]:
 
 
 def paginate(
-    queryset: QuerySet, *, limit: Any = None, offset: Any = None, cap: int = COUNT_CAP
+    queryset: QuerySet,
+    *,
+    limit: Any = None,
+    offset: Any = None,
+    cap: int = COUNT_CAP,
+    rows: Callable[[QuerySet], list[Any]] | None = None,
 ) -> Page:
-    """The page of ``queryset`` at ``offset`` with ``limit`` rows and a capped total."""
+    """The page of ``queryset`` at ``offset`` with ``limit`` rows and a capped total.
+
+    ``rows`` turns the page's slice into items (e.g. plain values); default: model instances.
+    """
     size, start = clamp(limit if limit is not None else DEFAULT_PAGE_SIZE, offset)
-    items = list(queryset[start : start + size])
+    window = queryset[start : start + size]
+    items = rows(window) if rows is not None else list(window)
     if start == 0 and len(items) < size:
         total, exact = len(items), True
     else:

@@ -88,6 +88,10 @@ class ImportForm(forms.Form):
         label=gettext_lazy("CSV delimiter"), choices=DELIMITERS, required=False
     )
     generate_keys = forms.BooleanField(label=gettext_lazy("Generate missing keys"), required=False)
+    update_existing = forms.BooleanField(
+        label=gettext_lazy("Update devices that exist already (a changed key gets a new version)"),
+        required=False,
+    )
     password = forms.CharField(
         label=gettext_lazy("Password of a KEM file"),
         required=False,

@@ -116,6 +116,7 @@ def list_rows(queryset: models.QuerySet, actor: Any) -> list[dict[str, Any]]:
     return [
         {
             "id": row["id"],
+            "pk": row["id"],
             "serial": row["serial"],
             "device_type": row["device_type__name"],
             "claim_status": row["claim_status"],

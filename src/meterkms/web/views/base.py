@@ -62,6 +62,7 @@ def render_list(
     queryset: QuerySet,
     context: dict[str, Any] | None = None,
     filterset_kwargs: dict[str, Any] | None = None,
+    rows: Callable[[QuerySet], list[Any]] | None = None,
 ) -> HttpResponse:
     """A filtered, paginated list page; htmx requests get only the ``results`` partial.
 
@@ -69,8 +70,10 @@ def render_list(
     """
     # Always bound: an unbound FilterSet is never "valid", which would empty an unfiltered list.
     filterset = filterset_class(request.GET, queryset=queryset, **(filterset_kwargs or {}))
-    rows = filterset.qs if filterset.is_valid() else queryset.none()
-    page = paginate(rows, limit=request.GET.get("limit"), offset=request.GET.get("offset"))
+    filtered = filterset.qs if filterset.is_valid() else queryset.none()
+    page = paginate(
+        filtered, limit=request.GET.get("limit"), offset=request.GET.get("offset"), rows=rows
+    )
     query = request.GET.copy()
     query.pop("offset", None)
     data = {

@@ -13,7 +13,7 @@ from meterkms.core.errors import DomainError
 from meterkms.devices import services
 from meterkms.devices.filters import DeviceFilter
 from meterkms.devices.models import Device, DeviceEvent, DeviceKey
-from meterkms.devices.queries import catalogue_rows
+from meterkms.devices.queries import catalogue_rows, list_rows
 from meterkms.organisations.permissions import Perm
 from meterkms.web.views.base import render_list, requires
 
@@ -28,8 +28,9 @@ def device_list_view(request: HttpRequest) -> HttpResponse:
         request,
         "web/devices/list.html",
         filterset_class=DeviceFilter,
-        queryset=catalogue_rows(actor),
+        queryset=Device.objects.visible_to(actor).order_by("serial"),
         filterset_kwargs={"actor": actor},
+        rows=lambda window: list_rows(window, actor),
         context={
             "can_label": actor.has(Perm.LABELS_EDIT),
             "can_import": actor.has(Perm.DEVICES_IMPORT),

@@ -273,21 +273,27 @@ def _same(known: tuple[Any, dict[str, str]], device: ValidDevice) -> bool:
     )
 
 
-def _in_list(values: list[Any]) -> tuple[str, list[Any]]:
-    """SQL and parameters of ``IN (…)`` without the ORM's per-value compilation cost."""
-    return ", ".join(["%s"] * len(values)), list(values)
+def _in_list(column: str, values: list[Any]) -> tuple[str, list[Any]]:
+    """``column IN (…)`` as SQL and parameters, without the ORM's per-value cost.
+
+    PostgreSQL gets one array parameter (``= ANY``), which it plans and parses far faster
+    than thousands of separate parameters.
+    """
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(values)]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
 
 
 def _existing(manufacturer_id: Any, serials: list[str]) -> dict[str, tuple[Any, dict[str, str]]]:
     """Existing devices of the manufacturer among ``serials``: type and live key fingerprints."""
-    marks, params = _in_list(serials)
+    condition, params = _in_list("d.serial", serials)
     owner = Device._meta.get_field("manufacturer").get_db_prep_save(manufacturer_id, connection)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT d.serial, d.device_type_id, k.slot, k.fingerprint FROM devices_device d "  # noqa: S608
             f"LEFT JOIN devices_devicekey k ON k.device_id = d.id "
             f"AND k.state IN ('active', 'pre-active') "
-            f"WHERE d.manufacturer_id = %s AND d.serial IN ({marks})",
+            f"WHERE d.manufacturer_id = %s AND {condition}",
             [owner, *params],
         )
         rows = cursor.fetchall()
@@ -303,12 +309,9 @@ def _shared_keys(fingerprints: list[str]) -> set[str]:
     """Which of the fingerprints are stored already (a key shared with another device)."""
     if not fingerprints:
         return set()
-    marks, params = _in_list(fingerprints)
+    condition, params = _in_list("fingerprint", fingerprints)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT fingerprint FROM devices_devicekey WHERE fingerprint IN ({marks})",  # noqa: S608
-            params,
-        )
+        cursor.execute(f"SELECT fingerprint FROM devices_devicekey WHERE {condition}", params)  # noqa: S608
         return {row[0] for row in cursor.fetchall()}
 
 

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from tests.devices import routes as _devices_routes  # noqa: F401
+from tests.keys.downloads import routes as _downloads_routes  # noqa: F401
 from tests.support.clients import HttpsClient
 from tests.support.personas import World, build_world
 from tests.support.urlwalk import KINDS, PERSONAS, ROUTES, Route, project_url_names

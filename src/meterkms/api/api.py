@@ -7,7 +7,7 @@ from ninja import NinjaAPI
 from meterkms import __version__
 from meterkms.api import errors
 from meterkms.api.auth import AUTH
-from meterkms.api.routers import audit, devices, me, tokens
+from meterkms.api.routers import audit, devices, downloads, me, tokens
 
 api = NinjaAPI(
     title="meterkms API",
@@ -27,3 +27,4 @@ api.add_router("/tokens", tokens.router)
 api.add_router("/audit", audit.router)
 api.add_router("/devices", devices.router)
 api.add_router("/device-types", devices.types_router)
+api.add_router("/downloads", downloads.router)

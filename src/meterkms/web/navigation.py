@@ -36,6 +36,12 @@ CATALOGUE: list[Section] = [
         Perm.DEVICES_IMPORT,
         _("Register devices and keys from production files"),
     ),
+    Section(
+        "web:downloads",
+        _("Download list"),
+        Perm.KEYS_DOWNLOAD,
+        _("Your key files, ready to download"),
+    ),
 ]
 
 MENUS: dict[str, tuple[str | Promise, list[Section]]] = {

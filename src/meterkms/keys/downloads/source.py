@@ -1,0 +1,244 @@
+"""The keys of a download, still sealed, streamed from the database in serial order.
+
+One query reads the active keys of the eligible devices with the device fields every format
+needs, ordered by serial (the writers group adjacent rows of a device). Rows come in chunks
+that never split a device, so per-device rules of a format (an identifier it needs, one key
+per device) can be applied here, before anything is unsealed. Devices that give no key for
+the chosen format are reported as left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.db.models import Exists, OuterRef, QuerySet
+
+from meterkms.devices.enums import KeySlot
+from meterkms.devices.models import Device, DeviceKey, KeyState, Label
+from meterkms.keys.downloads.selection import LeftOut, Reason
+from meterkms.keys.exports.formats.json_writers import TTS_SLOTS
+from meterkms.keys.exports.formats.rows import LORAWAN_ROOT_SLOTS, TTS_MAC_VERSIONS, WMBUS_SLOTS
+from meterkms.organisations.models import subtree_filter
+
+#: Rows fetched per database round trip (and unsealed per vault call).
+CHUNK = 2000
+
+#: The columns of a key row, in this order (see the I_* indexes).
+COLUMNS = (
+    "device_id",
+    "device__serial",
+    "device__manufacturer_id",
+    "device__device_type__name",
+    "device__wmbus_manufacturer",
+    "device__meter_address",
+    "device__wmbus_version",
+    "device__medium",
+    "device__module_address",
+    "device__dev_eui",
+    "device__join_eui",
+    "device__dev_addr",
+    "device__lorawan_version",
+    "slot",
+    "algorithm",
+    "version",
+    "sealed",
+    "kcv",
+    "fingerprint",
+)
+(
+    I_DEVICE,
+    I_SERIAL,
+    I_MANUFACTURER,
+    I_TYPE,
+    I_WMBUS_MANUFACTURER,
+    I_METER_ADDRESS,
+    I_WMBUS_VERSION,
+    I_MEDIUM,
+    I_MODULE_ADDRESS,
+    I_DEV_EUI,
+    I_JOIN_EUI,
+    I_DEV_ADDR,
+    I_LORAWAN_VERSION,
+    I_SLOT,
+    I_ALGORITHM,
+    I_VERSION,
+    I_SEALED,
+    I_KCV,
+    I_FINGERPRINT,
+) = range(len(COLUMNS))
+
+Row = tuple[Any, ...]
+
+_ALL = frozenset(KeySlot)
+#: Key slots each format can hold (The Things Stack CSV: root keys; session keys go as JSON).
+FORMAT_SLOTS: dict[str, frozenset[KeySlot]] = {
+    "csv": _ALL,
+    "xlsx": _ALL,
+    "json": _ALL,
+    "tts-csv": LORAWAN_ROOT_SLOTS,
+    "tts-json": TTS_SLOTS,
+    "chirpstack": LORAWAN_ROOT_SLOTS,
+    "keylist": WMBUS_SLOTS,
+    "wmbusmeters": WMBUS_SLOTS,
+}
+
+
+def _lorawan_ok(device: list[Row]) -> bool:
+    head = device[0]
+    version = head[I_LORAWAN_VERSION]
+    return bool(head[I_DEV_EUI] and head[I_JOIN_EUI]) and (
+        not version or version in TTS_MAC_VERSIONS
+    )
+
+
+def _chirpstack_ok(device: list[Row]) -> bool:
+    if not _lorawan_ok(device):
+        return False
+    slots = {row[I_SLOT] for row in device}
+    version = device[0][I_LORAWAN_VERSION] or "1.0"
+    if version.startswith("1.0"):
+        return slots == {KeySlot.LORAWAN_APPKEY.value}
+    return slots == {KeySlot.LORAWAN_APPKEY.value, KeySlot.LORAWAN_NWKKEY.value}
+
+
+def _single_wmbus_key(device: list[Row]) -> bool:
+    return len(device) == 1
+
+
+def _wmbusmeters_ok(device: list[Row]) -> bool:
+    return len(device) == 1 and bool(device[0][I_METER_ADDRESS])
+
+
+#: Per-device rules of the formats that have them (the writers refuse what fails them).
+DEVICE_RULES = {
+    "tts-csv": _lorawan_ok,
+    "tts-json": _lorawan_ok,
+    "chirpstack": _chirpstack_ok,
+    "keylist": _single_wmbus_key,
+    "wmbusmeters": _wmbusmeters_ok,
+}
+
+
+def key_rows(eligible: QuerySet, format_name: str) -> QuerySet:
+    """Active keys of ``eligible`` devices that the format can hold, in serial order."""
+    return (
+        DeviceKey._base_manager.filter(
+            device__in=eligible.values("pk"),
+            state=KeyState.ACTIVE,
+            slot__in=[slot.value for slot in FORMAT_SLOTS[format_name]],
+        )
+        .order_by("device__serial", "device_id", "slot")
+        .values_list(*COLUMNS)
+    )
+
+
+def report_keyless(eligible: QuerySet, format_name: str, left_out: LeftOut) -> None:
+    """Left-out entries for eligible devices without an active key the format can hold."""
+    active = DeviceKey._base_manager.filter(device=OuterRef("pk"), state=KeyState.ACTIVE)
+    bare = eligible.alias(has_key=Exists(active)).filter(has_key=False)
+    left_out.extend(bare, Reason.NO_ACTIVE_KEY)
+    slots = [slot.value for slot in FORMAT_SLOTS[format_name]]
+    if len(slots) < len(_ALL):
+        fitting = active.filter(slot__in=slots)
+        unfit = eligible.alias(has_key=Exists(active), fits=Exists(fitting)).filter(
+            has_key=True, fits=False
+        )
+        left_out.extend(unfit, Reason.FORMAT)
+
+
+def _devices(rows: list[Row]) -> Iterator[list[Row]]:
+    """Adjacent rows of one device id as one list."""
+    device: list[Row] = []
+    for row in rows:
+        if device and row[I_DEVICE] != device[0][I_DEVICE]:
+            yield device
+            device = []
+        device.append(row)
+    if device:
+        yield device
+
+
+class KeySource:
+    """Chunks of key rows for one download; counts what it passes and reports what it drops.
+
+    Chunks never split a device. Devices the format's rules refuse, and a second device with
+    a serial already written (the writers would merge them), go to ``left_out``.
+    """
+
+    def __init__(self, eligible: QuerySet, format_name: str, left_out: LeftOut) -> None:
+        self.queryset = key_rows(eligible, format_name)
+        self.rule = DEVICE_RULES.get(format_name)
+        self.left_out = left_out
+        self.devices = 0
+        self.keys = 0
+        self._last: tuple[str, int] | None = None
+
+    def chunks(self) -> Iterator[list[Row]]:
+        """Lists of about :data:`CHUNK` rows, each holding whole devices."""
+        pending: list[Row] = []
+        for row in self.queryset.iterator(chunk_size=CHUNK):
+            if len(pending) >= CHUNK and row[I_DEVICE] != pending[-1][I_DEVICE]:
+                yield self._accept(pending)
+                pending = []
+            pending.append(row)
+        if pending:
+            yield self._accept(pending)
+
+    def _accept(self, rows: list[Row]) -> list[Row]:
+        if self.rule is None and not self._shared_serials(rows):
+            self.devices += self._count_devices(rows)
+            self.keys += len(rows)
+            return rows
+        kept: list[Row] = []
+        for device in _devices(rows):
+            head = device[0]
+            last = self._last
+            if last is not None and last[0] == head[I_SERIAL] and last[1] != head[I_DEVICE]:
+                self.left_out.add(head[I_DEVICE], head[I_SERIAL], Reason.DUPLICATE_SERIAL)
+                continue
+            if self.rule is not None and not self.rule(device):
+                self.left_out.add(head[I_DEVICE], head[I_SERIAL], Reason.FORMAT)
+                continue
+            self._last = (head[I_SERIAL], head[I_DEVICE])
+            kept.extend(device)
+            self.devices += 1
+            self.keys += len(device)
+        return kept
+
+    def _count_devices(self, rows: list[Row]) -> int:
+        """Devices in ``rows`` (the fast path: no rule, no shared serial)."""
+        count, last = 0, None
+        for row in rows:
+            if row[I_DEVICE] != last:
+                count, last = count + 1, row[I_DEVICE]
+        self._last = (rows[-1][I_SERIAL], rows[-1][I_DEVICE])
+        return count
+
+    def _shared_serials(self, rows: list[Row]) -> bool:
+        """True when two devices in ``rows`` (or across the chunk border) share a serial."""
+        serials = {row[I_SERIAL] for row in rows}
+        devices = {row[I_DEVICE] for row in rows}
+        if len(serials) != len(devices):
+            return True
+        last = self._last
+        return last is not None and last[0] == rows[0][I_SERIAL] and last[1] != rows[0][I_DEVICE]
+
+
+def labels_of(device_ids: list[int], actor: Any) -> dict[int, tuple[str, ...]]:
+    """The labels of these devices that the actor's tree may see, by device id."""
+    links = (
+        Device.labels.through._base_manager.filter(device_id__in=device_ids)
+        .filter(subtree_filter("label__organisation__path", actor.organisation_path))
+        .order_by("device_id", "label__name")
+        .values_list("device_id", "label__name")
+    )
+    found: dict[int, list[str]] = {}
+    for device_id, name in links:
+        found.setdefault(device_id, []).append(name)
+    return {device_id: tuple(names) for device_id, names in found.items()}
+
+
+def any_labels(eligible: QuerySet, actor: Any) -> bool:
+    """Whether any eligible device carries a label of the actor's tree (else skip lookups)."""
+    return Label.objects.visible_to(actor).filter(devices__in=eligible.values("pk")).exists()

@@ -41,9 +41,10 @@ class DownloadState(models.TextChoices):
 class Download(models.Model):
     """One key download by one user: what was asked, what left, and the waiting file.
 
-    ``record`` is the list of every key that left (gzip-compressed lines ``device id, serial,
-    slot, version, fingerprint``); the audit event of the download carries its SHA-256, so
-    the record is covered by the audit chain. The file of a background download is kept only
+    The record of every key that left is kept in :class:`DownloadRecord` parts (gzip-
+    compressed lines ``device id, serial, slot, version, fingerprint``); the audit event of
+    the download carries its SHA-256 (``record_sha256``), so the record is covered by the
+    audit chain. The file of a background download is kept only
     encrypted (``spool_name`` under a random key that is stored sealed by the vault) and is
     deleted when it expires. A password or recipient key for a background download is kept
     sealed in ``secret_sealed`` until the file is built, then dropped.
@@ -77,7 +78,6 @@ class Download(models.Model):
     size = models.BigIntegerField(_("size"), null=True)
     sha256 = models.CharField(max_length=64, blank=True)
     recipient_key_sha256 = models.CharField(max_length=64, blank=True)
-    record = models.BinaryField(null=True)
     record_sha256 = models.CharField(max_length=64, blank=True)
     spool_name = models.CharField(max_length=100, blank=True)
     spool_key_sealed = models.BinaryField(null=True)
@@ -128,3 +128,32 @@ class Download(models.Model):
         if not self.progress_total:
             return 0
         return min(100, self.progress_done * 100 // self.progress_total)
+
+
+class DownloadRecord(models.Model):
+    """One part (up to 1 MiB) of a download's record; the parts in order form one gzip file.
+
+    The record of a million-key download is tens of megabytes: written in parts, no single
+    statement has to carry (and encode) all of it at once.
+    """
+
+    tenancy_kind = tenancy.TENANT_OWNED
+
+    download = models.ForeignKey(Download, on_delete=models.CASCADE, related_name="record_parts")
+    part = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    objects = tenancy.TenantManager()
+
+    class Meta:
+        ordering = ["download", "part"]
+        constraints = [
+            models.UniqueConstraint(fields=["download", "part"], name="download_record_part")
+        ]
+
+    def __str__(self) -> str:
+        return f"record of {self.download_id}, part {self.part}"
+
+    @classmethod
+    def scope_queryset(cls, queryset: models.QuerySet, actor: Actor) -> models.QuerySet:
+        return queryset.filter(download__in=Download.scope_queryset(Download._base_manager, actor))

@@ -10,10 +10,6 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from tests.support.catalogue import make_device, shared_type
-from tests.support.clients import HttpsClient
-from tests.support.leaks import remember
-from tests.support.personas import PASSWORD
 
 from meterkms.accounts import reauth
 from meterkms.devices.enums import ClaimStatus, KeySlot
@@ -23,6 +19,10 @@ from meterkms.vault.algorithms import Algorithm
 from meterkms.vault.kcv import key_check_value_hex
 from meterkms.vault.keymaterial import KeyFingerprinter
 from meterkms.vault.runtime import get_vault
+from tests.support.catalogue import make_device, shared_type
+from tests.support.clients import HttpsClient
+from tests.support.leaks import remember
+from tests.support.personas import PASSWORD
 
 KEY_LENGTHS = {Algorithm.AES128: 16, Algorithm.AES192: 24, Algorithm.AES256: 32}
 

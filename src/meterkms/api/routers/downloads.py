@@ -163,7 +163,7 @@ def create_download(request: HttpRequest, payload: DownloadIn) -> Any:
 def list_downloads(request: HttpRequest, params: Query[DownloadQuery]) -> dict[str, Any]:  # type: ignore[valid-type]
     actor = request.auth
     downloads.require_permission(actor)
-    scoped = Download.objects.visible_to(actor).defer("record")
+    scoped = Download.objects.visible_to(actor)
     page = paginate(
         filtering.apply(DownloadFilter, params, scoped), limit=params.limit, offset=params.offset
     )
@@ -180,7 +180,7 @@ def list_downloads(request: HttpRequest, params: Query[DownloadQuery]) -> dict[s
 def get_download(request: HttpRequest, download_id: UUID) -> dict[str, Any]:
     actor = request.auth
     downloads.require_permission(actor)
-    download = get_object_or_404(Download.objects.visible_to(actor).defer("record"), pk=download_id)
+    download = get_object_or_404(Download.objects.visible_to(actor), pk=download_id)
     return download_out(download)
 
 
@@ -193,7 +193,7 @@ def get_download(request: HttpRequest, download_id: UUID) -> dict[str, Any]:
 def fetch_download(request: HttpRequest, download_id: UUID) -> HttpResponse:
     actor = request.auth
     downloads.require_permission(actor)
-    download = get_object_or_404(Download.objects.visible_to(actor).defer("record"), pk=download_id)
+    download = get_object_or_404(Download.objects.visible_to(actor), pk=download_id)
     _require_fresh(request)
     fetched = downloads.fetch(actor=actor, download=download)
     return key_file_response(fetched.chunks, download=download, size=fetched.size)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -141,9 +142,18 @@ def _claim(download_id: Any) -> Download | None:
     return Download._base_manager.get(pk=download_id) if claimed else None
 
 
+#: Seconds between two progress writes (each is a committed UPDATE).
+PROGRESS_SECONDS = 1.0
+
+
 def _progress(download: Download) -> Any:
+    last = [time.monotonic()]
+
     def report(devices: int) -> None:
-        Download._base_manager.filter(pk=download.pk).update(progress_done=devices)
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_SECONDS:
+            last[0] = now
+            Download._base_manager.filter(pk=download.pk).update(progress_done=devices)
 
     return report
 
@@ -206,6 +216,7 @@ def _build(download: Download, user: User) -> None:
     secret = _unpack_secret(packed)
     check(options, secret)
     resolved = resolve(Selection.from_json(download.selection), user)
+    count = resolved.eligible.count()
     directory = spool_dir()
     name = f"{download.pk.hex}.mkdl"
     key = new_spool_key()
@@ -220,6 +231,7 @@ def _build(download: Download, user: User) -> None:
             download=download,
             sink=writer,
             scratch=SpoolScratch(directory, download.pk.hex),
+            count=count,
             progress=_progress(download),
         )
         writer.close()
@@ -238,7 +250,7 @@ def _build(download: Download, user: User) -> None:
         kept = True
     finally:
         if not kept:
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, ValueError):  # ValueError: closed already
                 writer.close()
             (directory / name).unlink(missing_ok=True)
     _schedule_purge(download.expires_at)

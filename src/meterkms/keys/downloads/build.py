@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import operator
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from meterkms.devices.enums import KeySlot
+from meterkms.devices.models import DeviceType
 from meterkms.keys.downloads.options import DownloadOptions, Secret
 from meterkms.keys.downloads.source import (
     I_ALGORITHM,
@@ -47,7 +49,7 @@ from meterkms.keys.downloads.source import (
     labels_of,
 )
 from meterkms.keys.exports.formats import ExportRow, write
-from meterkms.keys.exports.manifest import ExportDescription, KeyCheck, Manifest
+from meterkms.keys.exports.manifest import ExportDescription, KeyCheckList, Manifest
 from meterkms.keys.exports.protection import DeviceKey, Protection, protect
 from meterkms.vault.algorithms import Algorithm
 from meterkms.vault.engine import Vault
@@ -56,8 +58,13 @@ from meterkms.vault.spool import SEGMENT, SpoolWriter, new_spool_key, open_spool
 #: Up to this many keys, the audit event lists device ids and fingerprints itself.
 INLINE_KEYS = 1000
 RECORD_HEADER = b"device_id\tserial\tslot\tversion\tfingerprint\n"
+#: Bytes of compressed record per stored part.
+RECORD_PART = 1 << 20
 
 _SLOTS = {slot.value: slot for slot in KeySlot}
+_GROUP = operator.itemgetter(I_MANUFACTURER, I_SLOT, I_VERSION)
+_RECORD_FIELDS = operator.itemgetter(I_DEVICE, I_SERIAL, I_SLOT, I_VERSION, I_FINGERPRINT)
+_CHECK_FIELDS = operator.itemgetter(I_SERIAL, I_SLOT, I_ALGORITHM, I_KCV)
 _ALGORITHMS = {algorithm.value: algorithm for algorithm in Algorithm}
 
 
@@ -65,13 +72,15 @@ class Record:
     """The list of keys that left, as gzip-compressed tab-separated lines, and its SHA-256.
 
     The SHA-256 is over the uncompressed lines (header included), so it does not depend on
-    the compressor. Small downloads also keep the device ids and fingerprints as lists for
-    the audit event.
+    the compressor. The compressed stream is cut into parts of :data:`RECORD_PART` bytes
+    (stored one row each). Small downloads also keep the device ids and fingerprints as
+    lists for the audit event.
     """
 
     def __init__(self) -> None:
         self._compressor = zlib.compressobj(1, zlib.DEFLATED, 31)  # 31: gzip framing
-        self._parts: list[bytes] = []
+        self._buffer = bytearray()
+        self.parts: list[bytes] = []
         self._digest = hashlib.sha256()
         self.device_ids: list[int] | None = []
         self.fingerprints: list[str] | None = []
@@ -79,17 +88,16 @@ class Record:
 
     def _write(self, data: bytes) -> None:
         self._digest.update(data)
-        self._parts.append(self._compressor.compress(data))
+        self._buffer += self._compressor.compress(data)
+        while len(self._buffer) >= RECORD_PART:
+            self.parts.append(bytes(self._buffer[:RECORD_PART]))
+            del self._buffer[:RECORD_PART]
 
     def add(self, rows: list[Row]) -> None:
         """Add the keys of ``rows``."""
-        self._write(
-            "".join(
-                f"{row[I_DEVICE]}\t{row[I_SERIAL]}\t{row[I_SLOT]}\t{row[I_VERSION]}\t"
-                f"{row[I_FINGERPRINT]}\n"
-                for row in rows
-            ).encode("utf-8")
-        )
+        lines = map(_RECORD_FIELDS, rows)
+        text = "".join(f"{d}\t{s}\t{k}\t{v}\t{f}\n" for d, s, k, v, f in lines)
+        self._write(text.encode("utf-8"))
         if self.fingerprints is not None:
             self.fingerprints.extend(row[I_FINGERPRINT] for row in rows)
             assert self.device_ids is not None
@@ -99,10 +107,13 @@ class Record:
             if len(self.fingerprints) > INLINE_KEYS:
                 self.device_ids = self.fingerprints = None
 
-    def finish(self) -> tuple[bytes, str]:
-        """The compressed record and the SHA-256 of its lines."""
-        self._parts.append(self._compressor.flush())
-        return b"".join(self._parts), self._digest.hexdigest()
+    def finish(self) -> tuple[list[bytes], str]:
+        """The compressed record in parts, and the SHA-256 of its lines."""
+        self._buffer += self._compressor.flush()
+        if self._buffer:
+            self.parts.append(bytes(self._buffer))
+            self._buffer = bytearray()
+        return self.parts, self._digest.hexdigest()
 
 
 class Scratch:
@@ -201,11 +212,16 @@ class Built:
     keys: int
     size: int
     sha256: str
-    record: bytes
+    record: list[bytes]
     record_sha256: str
     manifest: Manifest
     device_ids: list[int] | None = field(default=None)
     fingerprints: list[str] | None = field(default=None)
+
+
+def type_names() -> dict[Any, str]:
+    """Device type names by id (a handful of rows; saves a join per key row)."""
+    return dict(DeviceType._base_manager.values_list("pk", "name"))
 
 
 def _scope(manufacturer: Any, cache: dict[Any, str]) -> str:
@@ -217,6 +233,15 @@ def _scope(manufacturer: Any, cache: dict[Any, str]) -> str:
 
 def unseal_rows(vault: Vault, rows: list[Row], scopes: dict[Any, str]) -> list[bytes]:
     """The keys of ``rows``, in row order: one vault call per (scope, slot, version)."""
+    if len(set(map(_GROUP, rows))) == 1:
+        # The common chunk: one manufacturer, one slot, one version.
+        head = rows[0]
+        return vault.unseal_batch(
+            scope=_scope(head[I_MANUFACTURER], scopes),
+            slot=head[I_SLOT],
+            version=head[I_VERSION],
+            items=[(str(row[I_DEVICE]), bytes(row[I_SEALED])) for row in rows],
+        )
     groups: dict[tuple[Any, str, int], list[int]] = {}
     for index, row in enumerate(rows):
         groups.setdefault((row[I_MANUFACTURER], row[I_SLOT], row[I_VERSION]), []).append(index)
@@ -253,26 +278,33 @@ class Builder:
         self.labels = labels
         self.progress = progress
         self.record = Record()
-        self.checks: list[KeyCheck] = []
+        self.checks = KeyCheckList()
         self._scopes: dict[Any, str] = {}
+        self._types = type_names()
 
     def export_rows(self, scratch: Scratch) -> Iterator[ExportRow]:
         """Unseal chunk by chunk and yield export rows; keeps checks, record and keys."""
         recipient = self.options.protection == Protection.RECIPIENT
-        checks = self.checks.append
+        types = self._types
         for rows in self.source.chunks():
             if not rows:
                 continue
             keys = unseal_rows(self.vault, rows, self._scopes)
             labels = labels_of([row[I_DEVICE] for row in rows], self.actor) if self.labels else {}
             self.record.add(rows)
-            for row, key in zip(rows, keys, strict=True):
-                slot, algorithm = _SLOTS[row[I_SLOT]], _ALGORITHMS[row[I_ALGORITHM]]
-                if recipient:
+            slots = [_SLOTS[row[I_SLOT]] for row in rows]
+            algorithms = [_ALGORITHMS[row[I_ALGORITHM]] for row in rows]
+            if recipient:
+                for row, slot, algorithm, key in zip(rows, slots, algorithms, keys, strict=True):
                     scratch.keep_key(DeviceKey(row[I_SERIAL], slot, algorithm, key))
-                else:
-                    checks(KeyCheck(row[I_SERIAL], slot, algorithm, row[I_KCV]))
-                yield _export_row(row, key, slot, algorithm, labels.get(row[I_DEVICE], ()))
+            else:
+                # Column-wise: the database's own strings go in, checked per batch.
+                columns = zip(*map(_CHECK_FIELDS, rows), strict=True)
+                self.checks.extend(*map(list, columns))  # type: ignore[arg-type]
+            for row, key, slot, algorithm in zip(rows, keys, slots, algorithms, strict=True):
+                yield _export_row(
+                    row, key, slot, algorithm, types[row[I_TYPE]], labels.get(row[I_DEVICE], ())
+                )
             if self.progress is not None:
                 self.progress(self.source.devices)
 
@@ -301,7 +333,7 @@ class Builder:
             )
         finally:
             scratch.close()
-            self.checks = []
+            self.checks = KeyCheckList()
         record, record_sha256 = self.record.finish()
         return Built(
             devices=self.source.devices,
@@ -317,24 +349,30 @@ class Builder:
 
 
 def _export_row(
-    row: Row, key: bytes, slot: KeySlot, algorithm: Algorithm, labels: tuple[str, ...]
+    row: Row,
+    key: bytes,
+    slot: KeySlot,
+    algorithm: Algorithm,
+    device_type: str,
+    labels: tuple[str, ...],
 ) -> ExportRow:
+    # Empty texts stay "" (every writer treats "" like None): no per-field conversions.
     return ExportRow(
         row[I_SERIAL],
         slot,
         algorithm,
         key,
         row[I_KCV],
-        row[I_TYPE] or "",
-        row[I_WMBUS_MANUFACTURER] or None,
-        row[I_METER_ADDRESS] or None,
+        device_type,
+        row[I_WMBUS_MANUFACTURER],
+        row[I_METER_ADDRESS],
         row[I_WMBUS_VERSION],
         row[I_MEDIUM],
-        row[I_MODULE_ADDRESS] or None,
-        row[I_DEV_EUI] or None,
-        row[I_JOIN_EUI] or None,
-        row[I_DEV_ADDR] or None,
-        row[I_LORAWAN_VERSION] or None,
+        row[I_MODULE_ADDRESS],
+        row[I_DEV_EUI],
+        row[I_JOIN_EUI],
+        row[I_DEV_ADDR],
+        row[I_LORAWAN_VERSION],
         row[I_VERSION],
         labels,
     )

@@ -21,9 +21,10 @@ from django.utils.translation import gettext_lazy
 
 from meterkms.batches.models import Batch
 from meterkms.core.errors import DomainError, NotFound
+from meterkms.devices.enums import ClaimStatus
 from meterkms.devices.filters import DeviceFilter
 from meterkms.devices.models import Device
-from meterkms.devices.queries import claimed_by_subtree
+from meterkms.devices.queries import claimed_by_subtree, subtree_ids
 
 #: Most device ids one request may name (a page selection is far smaller).
 MAX_DEVICE_IDS = 10_000
@@ -195,5 +196,9 @@ def resolve(selection: Selection, actor: Any) -> Resolved:
             elif pk not in claimed:
                 left_out.add(pk, seen[pk], Reason.NOT_CLAIMED)
     else:
-        left_out.extend(named.exclude(pk__in=eligible.values("pk")), Reason.NOT_CLAIMED)
+        # The complement of claimed_by_subtree, as a condition (no NOT IN over a subquery).
+        held = named.exclude(
+            owner_id__in=subtree_ids(actor), claim_status=ClaimStatus.CLAIMED.value
+        )
+        left_out.extend(held, Reason.NOT_CLAIMED)
     return Resolved(candidates=named, eligible=eligible, left_out=left_out)

@@ -47,7 +47,7 @@ from meterkms.keys.downloads.selection import (
 from meterkms.keys.downloads.source import KeySource, any_labels, report_keyless
 from meterkms.keys.exports.manifest import ExportDescription, Exporter
 from meterkms.keys.exports.protection import Protection
-from meterkms.keys.models import Download, DownloadState
+from meterkms.keys.models import Download, DownloadRecord, DownloadState
 from meterkms.organisations.permissions import Perm
 from meterkms.vault.runtime import get_vault
 
@@ -209,7 +209,6 @@ def apply_built(download: Download, built: Built, left_out: LeftOut) -> None:
     download.key_count = built.keys
     download.size = built.size
     download.sha256 = built.sha256
-    download.record = built.record
     download.record_sha256 = built.record_sha256
     download.left_out = left_out.entries
     download.left_out_count = left_out.count
@@ -227,10 +226,14 @@ def build_file(
     download: Download,
     sink: Any,
     scratch: Scratch,
+    count: int,
     progress: Any = None,
 ) -> Built:
-    """Build the protected file of ``download`` into ``sink`` (nothing is recorded here)."""
-    report_keyless(resolved.eligible, options.format, resolved.left_out)
+    """Build the protected file of ``download`` into ``sink`` (nothing is recorded here).
+
+    ``count`` is the number of eligible devices; when fewer of them gave a key row, the
+    others are looked up and reported (no active key, or none the format can hold).
+    """
     source = KeySource(resolved.eligible, options.format, resolved.left_out)
     builder = Builder(
         vault=get_vault(),
@@ -241,7 +244,10 @@ def build_file(
         progress=progress,
     )
     description = describe(download.pk, options, download.created_at, actor)
-    return builder.build(sink=sink, scratch=scratch, description=description, secret=secret)
+    built = builder.build(sink=sink, scratch=scratch, description=description, secret=secret)
+    if source.seen < count:
+        report_keyless(resolved.eligible, options.format, resolved.left_out)
+    return built
 
 
 @dataclass(frozen=True)
@@ -291,6 +297,7 @@ def deliver(
         download=download,
         sink=sink,
         scratch=Scratch(),
+        count=count,
     )
     if built.keys == 0:
         raise nothing_to_download(resolved.left_out)
@@ -318,6 +325,13 @@ def commit_record(*, actor: Any, download: Download, built: Built, insert: bool)
                 download.save(force_insert=True)
             else:
                 download.save()
+            DownloadRecord._base_manager.bulk_create(
+                [
+                    DownloadRecord(download=download, part=index, data=data)
+                    for index, data in enumerate(built.record)
+                ],
+                batch_size=4,  # a few MiB per statement, never the whole record at once
+            )
             record(
                 Action.KEYS_DOWNLOADED,
                 actor=actor,
@@ -327,5 +341,6 @@ def commit_record(*, actor: Any, download: Download, built: Built, insert: bool)
             )
     except Exception:
         # Fail closed: whatever broke, the record is not there, so the keys stay here.
-        logger.warning("download %s: the record could not be committed", download.pk)
+        # The statements carry ids, counts and fingerprints, never keys: the trace may be logged.
+        logger.warning("download %s: the record could not be committed", download.pk, exc_info=True)
         raise unavailable() from None

@@ -9,10 +9,15 @@ the chosen format are reported as left out.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import queue
+import threading
 from collections.abc import Iterator
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db import connection, connections
+from django.db.models import Exists, FilteredRelation, OuterRef, Q, QuerySet
 
 from meterkms.devices.enums import KeySlot
 from meterkms.devices.models import Device, DeviceKey, KeyState, Label
@@ -24,27 +29,28 @@ from meterkms.organisations.models import subtree_filter
 #: Rows fetched per database round trip (and unsealed per vault call).
 CHUNK = 2000
 
-#: The columns of a key row, in this order (see the I_* indexes).
+#: The columns of a key row, in this order (see the I_* indexes): the device's fields, then
+#: those of one of its active keys (``k``, a filtered join).
 COLUMNS = (
-    "device_id",
-    "device__serial",
-    "device__manufacturer_id",
-    "device__device_type__name",
-    "device__wmbus_manufacturer",
-    "device__meter_address",
-    "device__wmbus_version",
-    "device__medium",
-    "device__module_address",
-    "device__dev_eui",
-    "device__join_eui",
-    "device__dev_addr",
-    "device__lorawan_version",
-    "slot",
-    "algorithm",
-    "version",
-    "sealed",
-    "kcv",
-    "fingerprint",
+    "pk",
+    "serial",
+    "manufacturer_id",
+    "device_type_id",
+    "wmbus_manufacturer",
+    "meter_address",
+    "wmbus_version",
+    "medium",
+    "module_address",
+    "dev_eui",
+    "join_eui",
+    "dev_addr",
+    "lorawan_version",
+    "k__slot",
+    "k__algorithm",
+    "k__version",
+    "k__sealed",
+    "k__kcv",
+    "k__fingerprint",
 )
 (
     I_DEVICE,
@@ -84,6 +90,53 @@ FORMAT_SLOTS: dict[str, frozenset[KeySlot]] = {
 }
 
 
+_END = object()
+
+
+def fetched(queryset: QuerySet) -> Iterator[list[Row]]:
+    """The rows of ``queryset`` in batches, read ahead by a second thread when possible.
+
+    Outside a transaction the reading runs on its own thread and database connection, so
+    the database works on the next batch while this thread unseals and formats the last one
+    (the two cores of a small server both work). Inside a transaction (tests, or a caller's
+    atomic block) another connection would not see its rows: then it reads in line.
+    """
+    if connection.in_atomic_block:
+        yield from itertools.batched(queryset.iterator(chunk_size=CHUNK), CHUNK)  # type: ignore[misc]
+        return
+    batches: queue.Queue[object] = queue.Queue(maxsize=4)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in itertools.batched(queryset.iterator(chunk_size=CHUNK), CHUNK):
+                while not stop.is_set():
+                    with contextlib.suppress(queue.Full):
+                        batches.put(batch, timeout=0.5)
+                        break
+                if stop.is_set():
+                    return
+            batches.put(_END)
+        except BaseException as exc:  # handed to the reading side, which raises it
+            batches.put(exc)
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    reader = threading.Thread(target=produce, name="download-rows", daemon=True)
+    reader.start()
+    try:
+        while (item := batches.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                batches.get_nowait()
+        reader.join(timeout=30)
+
+
 def _lorawan_ok(device: list[Row]) -> bool:
     head = device[0]
     version = head[I_LORAWAN_VERSION]
@@ -121,14 +174,19 @@ DEVICE_RULES = {
 
 
 def key_rows(eligible: QuerySet, format_name: str) -> QuerySet:
-    """Active keys of ``eligible`` devices that the format can hold, in serial order."""
+    """Active keys of ``eligible`` devices that the format can hold, in serial order.
+
+    Driven from the devices (their own filters, no ``IN`` list), joined to their active keys,
+    so that PostgreSQL can walk the serial index and stream rows without sorting them all.
+    """
+    condition = Q(keys__state=KeyState.ACTIVE)
+    slots = FORMAT_SLOTS[format_name]
+    if slots != _ALL:
+        condition &= Q(keys__slot__in=sorted(slot.value for slot in slots))
     return (
-        DeviceKey._base_manager.filter(
-            device__in=eligible.values("pk"),
-            state=KeyState.ACTIVE,
-            slot__in=[slot.value for slot in FORMAT_SLOTS[format_name]],
-        )
-        .order_by("device__serial", "device_id", "slot")
+        eligible.annotate(k=FilteredRelation("keys", condition=condition))
+        .filter(k__isnull=False)
+        .order_by("serial", "pk", "k__slot")
         .values_list(*COLUMNS)
     )
 
@@ -172,12 +230,13 @@ class KeySource:
         self.left_out = left_out
         self.devices = 0
         self.keys = 0
+        self.seen = 0  # devices with a key row, whether kept or left out
         self._last: tuple[str, int] | None = None
 
     def chunks(self) -> Iterator[list[Row]]:
         """Lists of about :data:`CHUNK` rows, each holding whole devices."""
         pending: list[Row] = []
-        for row in self.queryset.iterator(chunk_size=CHUNK):
+        for row in itertools.chain.from_iterable(fetched(self.queryset)):
             if len(pending) >= CHUNK and row[I_DEVICE] != pending[-1][I_DEVICE]:
                 yield self._accept(pending)
                 pending = []
@@ -187,12 +246,15 @@ class KeySource:
 
     def _accept(self, rows: list[Row]) -> list[Row]:
         if self.rule is None and not self._shared_serials(rows):
-            self.devices += self._count_devices(rows)
+            count = self._count_devices(rows)
+            self.devices += count
+            self.seen += count
             self.keys += len(rows)
             return rows
         kept: list[Row] = []
         for device in _devices(rows):
             head = device[0]
+            self.seen += 1
             last = self._last
             if last is not None and last[0] == head[I_SERIAL] and last[1] != head[I_DEVICE]:
                 self.left_out.add(head[I_DEVICE], head[I_SERIAL], Reason.DUPLICATE_SERIAL)

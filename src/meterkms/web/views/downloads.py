@@ -143,7 +143,7 @@ def download_list_view(request: HttpRequest) -> HttpResponse:
         request,
         "web/downloads/list.html",
         filterset_class=DownloadFilter,
-        queryset=Download.objects.visible_to(actor).defer("record", "left_out"),
+        queryset=Download.objects.visible_to(actor).defer("left_out"),
     )
 
 
@@ -152,7 +152,7 @@ def download_list_view(request: HttpRequest) -> HttpResponse:
 def download_detail_view(request: HttpRequest, download_id: Any) -> HttpResponse:
     """One download: progress while it is prepared, what was left out, the file button."""
     actor = request.actor  # type: ignore[attr-defined]
-    download = get_object_or_404(Download.objects.visible_to(actor).defer("record"), pk=download_id)
+    download = get_object_or_404(Download.objects.visible_to(actor), pk=download_id)
     context = {"download": download, "left_out": _left_out_rows(download.left_out)}
     if request.htmx and download.in_progress:  # type: ignore[attr-defined]
         return render(request, "web/downloads/detail.html#status", context)
@@ -164,7 +164,7 @@ def download_detail_view(request: HttpRequest, download_id: Any) -> HttpResponse
 def download_file_view(request: HttpRequest, download_id: Any) -> HttpResponse:
     """The prepared file (POST only; the fetch is recorded before the first byte)."""
     actor = request.actor  # type: ignore[attr-defined]
-    download = get_object_or_404(Download.objects.visible_to(actor).defer("record"), pk=download_id)
+    download = get_object_or_404(Download.objects.visible_to(actor), pk=download_id)
     if not reauth.is_fresh(request):
         return redirect_to_reauth(request, reverse("web:download_detail", args=[download.pk]))
     try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from meterkms.core.errors import DomainError
 from meterkms.keys.downloads.background import Fetched, build_background, fetch, request_background
 from meterkms.keys.downloads.options import (
     FORMAT_LABELS,
@@ -43,7 +44,7 @@ def preview(*, actor: Any, selection: Selection) -> tuple[int, LeftOut]:
     """How many devices of ``selection`` may give keys, and which are left out (and why)."""
     require_permission(actor)
     resolved = resolve(selection, actor)
-    return resolved.eligible.count(), resolved.left_out
+    return resolved.count(), resolved.left_out
 
 
 def start(
@@ -56,12 +57,12 @@ def start(
 ) -> Delivery | Download:
     """Deliver a small download at once, or queue it (asked for, or above the stream limit)."""
     if not background:
-        require_permission(actor)
-        count, _left_out = preview(actor=actor, selection=selection)
-        background = count > stream_limit()
-    if background:
-        return request_background(actor=actor, selection=selection, options=options, secret=secret)
-    return deliver(actor=actor, selection=selection, options=options, secret=secret)
+        try:
+            return deliver(actor=actor, selection=selection, options=options, secret=secret)
+        except DomainError as refused:
+            if refused.code != "too_large":  # raised before anything is built or recorded
+                raise
+    return request_background(actor=actor, selection=selection, options=options, secret=secret)
 
 
 __all__ = [
@@ -85,5 +86,7 @@ __all__ = [
     "preview",
     "purge",
     "request_background",
+    "require_permission",
     "start",
+    "stream_limit",
 ]

@@ -92,7 +92,7 @@ def request_background(
     require_permission(actor)
     recipient_sha256 = check(options, secret)
     resolved = resolve(selection, actor)
-    count = resolved.eligible.count()
+    count = resolved.count()
     if count == 0:
         raise nothing_to_download(resolved.left_out)
     download = new_download(
@@ -216,7 +216,7 @@ def _build(download: Download, user: User) -> None:
     secret = _unpack_secret(packed)
     check(options, secret)
     resolved = resolve(Selection.from_json(download.selection), user)
-    count = resolved.eligible.count()
+    count = resolved.count()
     directory = spool_dir()
     name = f"{download.pk.hex}.mkdl"
     key = new_spool_key()

@@ -154,6 +154,13 @@ class Resolved:
     candidates: QuerySet  # visible devices the selection names
     eligible: QuerySet  # of those, CLAIMED by the actor's subtree
     left_out: LeftOut
+    known_count: int | None = None
+
+    def count(self) -> int:
+        """How many devices may give keys (counted once)."""
+        if self.known_count is None:
+            self.known_count = self.eligible.count()
+        return self.known_count
 
 
 def _visible(actor: Any) -> QuerySet:
@@ -187,18 +194,23 @@ def resolve(selection: Selection, actor: Any) -> Resolved:
     eligible = claimed_by_subtree(named, actor)
     left_out = LeftOut()
     if selection.kind == Kind.DEVICES:
-        seen = dict(named.values_list("pk", "serial"))
-        claimed = set(eligible.values_list("pk", flat=True))
+        # One query for the named ids; the same rule as claimed_by_subtree, in Python.
+        subtree = set(subtree_ids(actor))
+        found = {
+            pk: (serial, owner in subtree and status == ClaimStatus.CLAIMED.value)
+            for pk, serial, owner, status in named.values_list(
+                "pk", "serial", "owner_id", "claim_status"
+            )
+        }
         for pk in selection.device_ids:
-            if pk not in seen:
+            if pk not in found:
                 # Missing and foreign ids answer alike: no serial, the same reason.
                 left_out.add(pk, None, Reason.NOT_FOUND)
-            elif pk not in claimed:
-                left_out.add(pk, seen[pk], Reason.NOT_CLAIMED)
-    else:
-        # The complement of claimed_by_subtree, as a condition (no NOT IN over a subquery).
-        held = named.exclude(
-            owner_id__in=subtree_ids(actor), claim_status=ClaimStatus.CLAIMED.value
-        )
-        left_out.extend(held, Reason.NOT_CLAIMED)
+            elif not found[pk][1]:
+                left_out.add(pk, found[pk][0], Reason.NOT_CLAIMED)
+        count = sum(1 for _serial, claimed in found.values() if claimed)
+        return Resolved(candidates=named, eligible=eligible, left_out=left_out, known_count=count)
+    # The complement of claimed_by_subtree, as a condition (no NOT IN over a subquery).
+    held = named.exclude(owner_id__in=subtree_ids(actor), claim_status=ClaimStatus.CLAIMED.value)
+    left_out.extend(held, Reason.NOT_CLAIMED)
     return Resolved(candidates=named, eligible=eligible, left_out=left_out)

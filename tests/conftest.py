@@ -90,7 +90,8 @@ def _flush_past_the_audit_triggers() -> None:
     DatabaseOperations.sql_flush = sql_flush
 
 
-_flush_past_the_audit_triggers()
+if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    _flush_past_the_audit_triggers()
 
 
 def _checkout_suffix() -> str:

@@ -29,7 +29,6 @@ from django.db import connection
 
 from meterkms.bench.registry import BenchContext, Figure, scenario
 from meterkms.core import tenancy
-from meterkms.keys.downloads.build import type_names
 
 GOAL_RATE = 100_000
 GOAL_SHARE = 0.5
@@ -201,9 +200,7 @@ def _raw_cursor(sql: str, params: list[Any]) -> Iterator[Any]:
         raw.close()
 
 
-def _raw_export(
-    sql: str, params: list[Any], ciphers: dict[bytes, AESGCM], types: dict[Any, str], out: Path
-) -> int:
+def _raw_export(sql: str, params: list[Any], ciphers: dict[bytes, AESGCM], out: Path) -> int:
     """Fetch, decrypt and csv.writer the rows; returns the number of keys."""
     count, prefixes = 0, {}
     with _raw_cursor(sql, params) as cursor, out.open("w", newline="", encoding="utf-8") as handle:
@@ -221,7 +218,7 @@ def _raw_export(
                 key = ciphers[head].decrypt(blob[17:29], blob[29:], (prefix + str(row[0])).encode())
                 version, medium = row[6], row[7]
                 lines.append(
-                    (row[1], types[row[3]], row[4], row[5], f"{version:02X}", f"{medium:02X}",
+                    (row[1], row[3], row[4], row[5], f"{version:02X}", f"{medium:02X}",
                      row[8],
                      row[9], row[10], row[11], row[12], "", row[13], row[14],
                      key.hex().upper(), row[17], row[15])
@@ -304,15 +301,14 @@ def downloads_figures(ctx: BenchContext) -> list[Figure]:
     _fill(ctx, organisation, count)
     sql, params = _query(user)
     ciphers = _data_keys()
-    types = type_names()
     out = Path(settings.DATA_DIR) / "raw-ceiling.csv"
     try:
         ctx.progress("downloads: raw ceiling")
-        raw_first = _timed(lambda: _raw_export(sql, params, ciphers, types, out))
+        raw_first = _timed(lambda: _raw_export(sql, params, ciphers, out))
         ctx.progress("downloads: the download service")
         seconds, keys, peak, exact = _service_export(user)
         ctx.progress("downloads: raw ceiling again")
-        raw_second = _timed(lambda: _raw_export(sql, params, ciphers, types, out))
+        raw_second = _timed(lambda: _raw_export(sql, params, ciphers, out))
     finally:
         out.unlink(missing_ok=True)
         _cleanup(organisation)

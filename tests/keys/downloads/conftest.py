@@ -77,10 +77,11 @@ def lora_device(
     number = zlib.crc32(serial.encode()) % 16**6
     fields.setdefault("dev_eui", f"70B3D5E75E{number:06X}")
     fields.setdefault("join_eui", "70B3D5E75E000000")
+    if "device_type" not in fields:
+        fields["device_type"] = shared_type("TOPAS Lora W8")
     device = make_device(
         owner,
         serial,
-        device_type=shared_type("TOPAS Lora W8"),
         claim_status=status.value,
         lorawan_version=version,
         **fields,

@@ -16,6 +16,7 @@ from meterkms.audit.models import AuditEvent
 from meterkms.core import context, tenancy
 from meterkms.core.errors import DomainError
 from meterkms.devices.enums import KeySlot
+from meterkms.devices.models import DeviceType
 from meterkms.keys import downloads
 from meterkms.keys.downloads import DownloadOptions, Secret, Selection, service
 from meterkms.keys.downloads.background import build_background
@@ -231,7 +232,11 @@ def test_the_owner_only_can_fetch(world: World) -> None:
 def test_outside_a_transaction_rows_are_read_ahead_on_a_second_connection(
     world: World,
 ) -> None:
-    devices = [lora_device(world.org_a, f"RA-{n:04d}") for n in range(5)]
+    # Flushes between transactional tests remove the manual's types: bring one's own.
+    own_type = DeviceType._base_manager.create(
+        name="Read-ahead type", technology="LoRaWAN", key_slots=["AppKey"], organisation=world.org_a
+    )
+    devices = [lora_device(world.org_a, f"RA-{n:04d}", device_type=own_type) for n in range(5)]
     assert not connection.in_atomic_block
     queued = _queue(world.olga, devices, options=DownloadOptions("json", Protection.NONE))
     build_background(queued.pk)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import operator
+import uuid
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from meterkms.devices.enums import KeySlot
-from meterkms.devices.models import DeviceType
+from meterkms.keys.downloads.csvchunks import write_csv_chunks
 from meterkms.keys.downloads.options import DownloadOptions, Secret
 from meterkms.keys.downloads.source import (
     I_ALGORITHM,
@@ -219,15 +220,11 @@ class Built:
     fingerprints: list[str] | None = field(default=None)
 
 
-def type_names() -> dict[Any, str]:
-    """Device type names by id (a handful of rows; saves a join per key row)."""
-    return dict(DeviceType._base_manager.values_list("pk", "name"))
-
-
 def _scope(manufacturer: Any, cache: dict[Any, str]) -> str:
+    """The vault scope of a manufacturer id as the driver gives it (UUID, or hex text)."""
     scope = cache.get(manufacturer)
     if scope is None:
-        scope = cache[manufacturer] = f"org:{manufacturer}"
+        scope = cache[manufacturer] = f"org:{uuid.UUID(str(manufacturer))}"
     return scope
 
 
@@ -258,6 +255,15 @@ def unseal_rows(vault: Vault, rows: list[Row], scopes: dict[Any, str]) -> list[b
     return keys
 
 
+@dataclass(frozen=True)
+class Chunk:
+    """Rows of whole devices with their keys (in row order) and their labels by device."""
+
+    rows: list[Row]
+    keys: list[bytes]
+    labels: dict[int, tuple[str, ...]]
+
+
 class Builder:
     """One build: the rows of ``source`` → format → scratch → protection → ``sink``."""
 
@@ -280,33 +286,47 @@ class Builder:
         self.record = Record()
         self.checks = KeyCheckList()
         self._scopes: dict[Any, str] = {}
-        self._types = type_names()
 
-    def export_rows(self, scratch: Scratch) -> Iterator[ExportRow]:
-        """Unseal chunk by chunk and yield export rows; keeps checks, record and keys."""
+    def chunks(self, scratch: Scratch) -> Iterator[Chunk]:
+        """Unseal chunk by chunk; keeps the checks, the record and (recipient) the keys."""
         recipient = self.options.protection == Protection.RECIPIENT
-        types = self._types
         for rows in self.source.chunks():
             if not rows:
                 continue
             keys = unseal_rows(self.vault, rows, self._scopes)
             labels = labels_of([row[I_DEVICE] for row in rows], self.actor) if self.labels else {}
             self.record.add(rows)
-            slots = [_SLOTS[row[I_SLOT]] for row in rows]
-            algorithms = [_ALGORITHMS[row[I_ALGORITHM]] for row in rows]
             if recipient:
-                for row, slot, algorithm, key in zip(rows, slots, algorithms, keys, strict=True):
+                for row, key in zip(rows, keys, strict=True):
+                    slot, algorithm = _SLOTS[row[I_SLOT]], _ALGORITHMS[row[I_ALGORITHM]]
                     scratch.keep_key(DeviceKey(row[I_SERIAL], slot, algorithm, key))
             else:
                 # Column-wise: the database's own strings go in, checked per batch.
                 columns = zip(*map(_CHECK_FIELDS, rows), strict=True)
                 self.checks.extend(*map(list, columns))  # type: ignore[arg-type]
-            for row, key, slot, algorithm in zip(rows, keys, slots, algorithms, strict=True):
-                yield _export_row(
-                    row, key, slot, algorithm, types[row[I_TYPE]], labels.get(row[I_DEVICE], ())
-                )
+            yield Chunk(rows, keys, labels)
             if self.progress is not None:
                 self.progress(self.source.devices)
+
+    def export_rows(self, scratch: Scratch) -> Iterator[ExportRow]:
+        """The unsealed keys as export rows, for the format writers."""
+        for chunk in self.chunks(scratch):
+            labels = chunk.labels
+            for row, key in zip(chunk.rows, chunk.keys, strict=True):
+                slot, algorithm = _SLOTS[row[I_SLOT]], _ALGORITHMS[row[I_ALGORITHM]]
+                yield _export_row(row, key, slot, algorithm, labels.get(row[I_DEVICE], ()))
+
+    def write_payload(self, scratch: Scratch) -> None:
+        """The payload in the chosen format (CSV straight from the rows, column by column)."""
+        if self.options.format == "csv":
+            write_csv_chunks(self.chunks(scratch), scratch.payload_sink, self.options)
+            return
+        write(
+            self.options.format,
+            self.export_rows(scratch),
+            scratch.payload_sink,
+            **self.options.writer_options(),
+        )
 
     def build(
         self, *, sink: BinaryIO, scratch: Scratch, description: ExportDescription, secret: Secret
@@ -314,12 +334,7 @@ class Builder:
         """Write the protected file to ``sink``; the scratch is closed afterwards."""
         measured = _Measured(sink)
         try:
-            write(
-                self.options.format,
-                self.export_rows(scratch),
-                scratch.payload_sink,
-                **self.options.writer_options(),
-            )
+            self.write_payload(scratch)
             recipient = self.options.protection == Protection.RECIPIENT
             manifest = protect(
                 measured,  # type: ignore[arg-type]
@@ -349,12 +364,7 @@ class Builder:
 
 
 def _export_row(
-    row: Row,
-    key: bytes,
-    slot: KeySlot,
-    algorithm: Algorithm,
-    device_type: str,
-    labels: tuple[str, ...],
+    row: Row, key: bytes, slot: KeySlot, algorithm: Algorithm, labels: tuple[str, ...]
 ) -> ExportRow:
     # Empty texts stay "" (every writer treats "" like None): no per-field conversions.
     return ExportRow(
@@ -363,7 +373,7 @@ def _export_row(
         algorithm,
         key,
         row[I_KCV],
-        device_type,
+        row[I_TYPE],
         row[I_WMBUS_MANUFACTURER],
         row[I_METER_ADDRESS],
         row[I_WMBUS_VERSION],

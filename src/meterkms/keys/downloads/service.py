@@ -104,7 +104,9 @@ def exporter_of(actor: Any) -> Exporter:
     )
 
 
-def describe(download_id: Any, options: DownloadOptions, moment: datetime, actor: Any) -> Any:
+def describe(
+    download_id: Any, options: DownloadOptions, moment: datetime, actor: Any
+) -> ExportDescription:
     """The manifest's description of one download."""
     return ExportDescription(
         format=options.format,
@@ -242,7 +244,7 @@ def build_file(
     ``count`` is the number of eligible devices; when fewer of them gave a key row, the
     others are looked up and reported (no active key, or none the format can hold).
     """
-    source = KeySource(resolved.eligible, options.format, resolved.left_out)
+    source = KeySource(resolved.eligible, options.format, resolved.left_out, expected=count)
     builder = Builder(
         vault=get_vault(),
         source=source,

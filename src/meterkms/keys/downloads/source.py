@@ -10,14 +10,14 @@ the chosen format are reported as left out.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import queue
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 from django.db import connection, connections
-from django.db.models import Exists, FilteredRelation, OuterRef, Q, QuerySet
+from django.db.models import CharField, Exists, FilteredRelation, OuterRef, Q, QuerySet
+from django.db.models.functions import Cast
 
 from meterkms.devices.enums import KeySlot
 from meterkms.devices.models import Device, DeviceKey, KeyState, Label
@@ -34,8 +34,8 @@ CHUNK = 2000
 COLUMNS = (
     "pk",
     "serial",
-    "manufacturer_id",
-    "device_type_id",
+    "manufacturer_text",
+    "device_type__name",
     "wmbus_manufacturer",
     "meter_address",
     "wmbus_version",
@@ -93,23 +93,39 @@ FORMAT_SLOTS: dict[str, frozenset[KeySlot]] = {
 _END = object()
 
 
-def fetched(queryset: QuerySet) -> Iterator[list[Row]]:
+def _batches(sql: str, params: Any, *, vendor_cursor: Any) -> Iterator[list[Row]]:
+    """Raw batches of rows from a cursor (the column values as the driver gives them)."""
+    with vendor_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(CHUNK):
+            yield rows
+
+
+def fetched(queryset: QuerySet, *, small: bool = False) -> Iterator[list[Row]]:
     """The rows of ``queryset`` in batches, read ahead by a second thread when possible.
 
-    Outside a transaction the reading runs on its own thread and database connection, so
-    the database works on the next batch while this thread unseals and formats the last one
-    (the two cores of a small server both work). Inside a transaction (tests, or a caller's
-    atomic block) another connection would not see its rows: then it reads in line.
+    The query runs on a server-side cursor (PostgreSQL) and comes back in batches straight
+    from the driver: no model or per-row layers. Outside a transaction the reading runs on
+    its own thread and database connection, so the database works on the next batch while
+    this thread unseals and formats the last one (the two cores of a small server both
+    work). Inside a transaction (tests, or a caller's atomic block) another connection would
+    not see its rows: then it reads in line. Manufacturer ids come as the driver gives them
+    (a UUID, or hex text on SQLite); see ``build.scope_of_row``.
     """
+    sql, params = queryset.query.sql_with_params()
+    if small:  # one batch at most: one plain query, no cursor to declare and close
+        yield from _batches(sql, params, vendor_cursor=connection.cursor)
+        return
     if connection.in_atomic_block:
-        yield from itertools.batched(queryset.iterator(chunk_size=CHUNK), CHUNK)  # type: ignore[misc]
+        yield from _batches(sql, params, vendor_cursor=connection.chunked_cursor)
         return
     batches: queue.Queue[object] = queue.Queue(maxsize=4)
     stop = threading.Event()
 
     def produce() -> None:
         try:
-            for batch in itertools.batched(queryset.iterator(chunk_size=CHUNK), CHUNK):
+            own = connections["default"]  # this thread's connection, not the caller's
+            for batch in _batches(sql, params, vendor_cursor=own.chunked_cursor):
                 while not stop.is_set():
                     with contextlib.suppress(queue.Full):
                         batches.put(batch, timeout=0.5)
@@ -184,7 +200,11 @@ def key_rows(eligible: QuerySet, format_name: str) -> QuerySet:
     if slots != _ALL:
         condition &= Q(keys__slot__in=sorted(slot.value for slot in slots))
     return (
-        eligible.annotate(k=FilteredRelation("keys", condition=condition))
+        eligible.annotate(
+            k=FilteredRelation("keys", condition=condition),
+            # As text: hashed and compared per row by C code, not as a UUID object each.
+            manufacturer_text=Cast("manufacturer_id", output_field=CharField()),
+        )
         .filter(k__isnull=False)
         .order_by("serial", "pk", "k__slot")
         .values_list(*COLUMNS)
@@ -224,8 +244,11 @@ class KeySource:
     a serial already written (the writers would merge them), go to ``left_out``.
     """
 
-    def __init__(self, eligible: QuerySet, format_name: str, left_out: LeftOut) -> None:
+    def __init__(
+        self, eligible: QuerySet, format_name: str, left_out: LeftOut, *, expected: int
+    ) -> None:
         self.queryset = key_rows(eligible, format_name)
+        self.small = expected <= CHUNK // 8  # devices; a few keys each still fit one batch
         self.rule = DEVICE_RULES.get(format_name)
         self.left_out = left_out
         self.devices = 0
@@ -235,14 +258,19 @@ class KeySource:
 
     def chunks(self) -> Iterator[list[Row]]:
         """Lists of about :data:`CHUNK` rows, each holding whole devices."""
-        pending: list[Row] = []
-        for row in itertools.chain.from_iterable(fetched(self.queryset)):
-            if len(pending) >= CHUNK and row[I_DEVICE] != pending[-1][I_DEVICE]:
-                yield self._accept(pending)
-                pending = []
-            pending.append(row)
-        if pending:
-            yield self._accept(pending)
+        carry: list[Row] = []
+        for batch in fetched(self.queryset, small=self.small):
+            rows = carry + list(batch) if carry else list(batch)
+            # Keep the last device back: its next keys may be in the next batch.
+            last = rows[-1][I_DEVICE]
+            cut = len(rows)
+            while cut and rows[cut - 1][I_DEVICE] == last:
+                cut -= 1
+            carry = rows[cut:]
+            if cut:
+                yield self._accept(rows[:cut])
+        if carry:
+            yield self._accept(carry)
 
     def _accept(self, rows: list[Row]) -> list[Row]:
         if self.rule is None and not self._shared_serials(rows):

@@ -12,6 +12,7 @@ only then lets the file leave. If this raises, the sink holds an unusable fragme
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import operator
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from meterkms.devices.enums import KeySlot
-from meterkms.keys.downloads.csvchunks import write_csv_chunks
+from meterkms.keys.downloads.csvchunks import csv_payload
 from meterkms.keys.downloads.options import DownloadOptions, Secret
 from meterkms.keys.downloads.source import (
     I_ALGORITHM,
@@ -157,35 +158,49 @@ class SpoolScratch(Scratch):
         self._key = new_spool_key()
         self._payload_path = directory / f"{stem}.payload.tmp"
         self._keys_path = directory / f"{stem}.keys.tmp"
-        self._payload_writer = SpoolWriter(self._payload_path, self._key)
-        self._keys_writer: SpoolWriter | None = None
+        self._writers: dict[Path, SpoolWriter] = {}
+
+    def _writer(self, path: Path) -> SpoolWriter:
+        """The open writer of ``path``, created on first use (CSV never needs the payload's)."""
+        if path not in self._writers:
+            self._writers[path] = SpoolWriter(path, self._key)
+        return self._writers[path]
+
+    def _finish(self, path: Path) -> bool:
+        """Close the writer of ``path``; False when nothing was written there."""
+        writer = self._writers.pop(path, None)
+        if writer is None:
+            return False
+        writer.close()
+        return True
 
     @property
     def payload_sink(self) -> BinaryIO:
-        return self._payload_writer  # type: ignore[return-value]
+        return self._writer(self._payload_path)  # type: ignore[return-value]
 
     def keep_key(self, item: DeviceKey) -> None:
-        if self._keys_writer is None:
-            self._keys_writer = SpoolWriter(self._keys_path, self._key)
         line = f"{item.device}\t{item.slot}\t{item.algorithm}\t{item.key.hex()}\n"
-        self._keys_writer.write(line.encode("utf-8"))
+        self._writer(self._keys_path).write(line.encode("utf-8"))
 
     def payload(self) -> Iterator[bytes]:
-        self._payload_writer.close()
+        self._finish(self._payload_path)
         with open_spool(self._payload_path, self._key) as source:
             while chunk := source.read(SEGMENT):
                 yield chunk
 
     def keys(self) -> Iterator[DeviceKey]:
-        if self._keys_writer is None:
+        if not self._finish(self._keys_path):
             return
-        self._keys_writer.close()
         with open_spool(self._keys_path, self._key) as source:
             for raw in source:
                 device, slot, algorithm, key_hex = raw.decode("utf-8").rstrip("\n").split("\t")
                 yield DeviceKey(device, KeySlot(slot), Algorithm(algorithm), bytes.fromhex(key_hex))
 
     def close(self) -> None:
+        for writer in self._writers.values():
+            with contextlib.suppress(OSError, ValueError):
+                writer.close()
+        self._writers.clear()
         for path in (self._payload_path, self._keys_path):
             path.unlink(missing_ok=True)
 
@@ -316,17 +331,22 @@ class Builder:
                 slot, algorithm = _SLOTS[row[I_SLOT]], _ALGORITHMS[row[I_ALGORITHM]]
                 yield _export_row(row, key, slot, algorithm, labels.get(row[I_DEVICE], ()))
 
-    def write_payload(self, scratch: Scratch) -> None:
-        """The payload in the chosen format (CSV straight from the rows, column by column)."""
+    def payload(self, scratch: Scratch) -> Iterator[bytes]:
+        """The payload in the chosen format, in pieces.
+
+        CSV comes straight from the rows, column by column, while the protection consumes
+        it: one pass. The other formats' writers run their own loops, so their output waits
+        in the scratch (encrypted) and is read back.
+        """
         if self.options.format == "csv":
-            write_csv_chunks(self.chunks(scratch), scratch.payload_sink, self.options)
-            return
+            return csv_payload(self.chunks(scratch), self.options)
         write(
             self.options.format,
             self.export_rows(scratch),
             scratch.payload_sink,
             **self.options.writer_options(),
         )
+        return scratch.payload()
 
     def build(
         self, *, sink: BinaryIO, scratch: Scratch, description: ExportDescription, secret: Secret
@@ -334,11 +354,12 @@ class Builder:
         """Write the protected file to ``sink``; the scratch is closed afterwards."""
         measured = _Measured(sink)
         try:
-            self.write_payload(scratch)
+            payload = self.payload(scratch)
             recipient = self.options.protection == Protection.RECIPIENT
+            # The checks fill up while the payload is consumed; the manifest is made after.
             manifest = protect(
                 measured,  # type: ignore[arg-type]
-                scratch.payload(),
+                payload,
                 protection=self.options.protection,
                 description=description,
                 key_checks=() if recipient else self.checks,

@@ -9,7 +9,7 @@ time on the database, the cipher and this join.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from operator import itemgetter
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -74,18 +74,28 @@ def csv_columns(
     ]
 
 
-def write_csv_chunks(chunks: Iterable[Chunk], out: BinaryIO, options: DownloadOptions) -> int:
-    """Write the CSV of ``chunks`` to ``out``; returns the number of rows (keys) written."""
+def csv_payload(chunks: Iterable[Chunk], options: DownloadOptions) -> Iterator[bytes]:
+    """The CSV of ``chunks`` as UTF-8 pieces: the header, then one piece per chunk."""
     if options.delimiter not in DELIMITERS:
         raise ValueError(f"delimiter must be one of {DELIMITERS!r}")
     check_thousands(options.thousands)
     header = options.delimiter.join(f'"{name}"' for name in COLUMNS) + "\r\n"
-    out.write((BOM + header).encode("utf-8"))
-    count = 0
+    yield (BOM + header).encode("utf-8")
     for chunk in chunks:
-        if not chunk.rows:
-            continue
-        columns = csv_columns(chunk.rows, chunk.keys, chunk.labels, options.thousands)
-        out.write(csv_lines(columns, options.delimiter).encode("utf-8"))
-        count += len(chunk.rows)
-    return count
+        if chunk.rows:
+            columns = csv_columns(chunk.rows, chunk.keys, chunk.labels, options.thousands)
+            yield csv_lines(columns, options.delimiter).encode("utf-8")
+
+
+def write_csv_chunks(chunks: Iterable[Chunk], out: BinaryIO, options: DownloadOptions) -> int:
+    """Write the CSV of ``chunks`` to ``out``; returns the number of rows (keys) written."""
+    counted: list[int] = []
+
+    def counting() -> Iterator[Chunk]:
+        for chunk in chunks:
+            counted.append(len(chunk.rows))
+            yield chunk
+
+    for piece in csv_payload(counting(), options):
+        out.write(piece)
+    return sum(counted)

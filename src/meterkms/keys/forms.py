@@ -58,6 +58,7 @@ class DownloadForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
+        """The two passwords agree; the public key file is not oversized."""
         data = super().clean()
         protection = Protection(data.get("protection") or DEFAULT_PROTECTION)
         needs_password = protection == Protection.PASSWORD or protection.weak

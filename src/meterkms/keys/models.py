@@ -111,6 +111,7 @@ class Download(models.Model):
 
     @property
     def in_progress(self) -> bool:
+        """Queued or being built (the list and the detail page poll then)."""
         return self.state in {DownloadState.QUEUED, DownloadState.BUILDING}
 
     @property
@@ -125,6 +126,7 @@ class Download(models.Model):
 
     @property
     def progress_percent(self) -> int:
+        """Devices done of the devices to do, in percent (0 before the job counted them)."""
         if not self.progress_total:
             return 0
         return min(100, self.progress_done * 100 // self.progress_total)
@@ -156,4 +158,5 @@ class DownloadRecord(models.Model):
 
     @classmethod
     def scope_queryset(cls, queryset: models.QuerySet, actor: Actor) -> models.QuerySet:
+        """The parts of the actor's own downloads."""
         return queryset.filter(download__in=Download.scope_queryset(Download._base_manager, actor))

@@ -67,6 +67,7 @@ class ReauthenticationRequired(DomainError):
 
     @property
     def status(self) -> int:
+        """403: the request is understood but needs a fresh password first."""
         return 403
 
 
@@ -127,6 +128,7 @@ def download_out(download: Download) -> dict[str, Any]:
     summary="Which devices of a selection give keys (no keys leave)",
 )
 def preview_download(request: HttpRequest, payload: SelectionIn) -> dict[str, Any]:
+    """How many devices of the selection give keys, and which are left out and why."""
     actor = request.auth
     count, left_out = downloads.preview(actor=actor, selection=_selection(payload))
     return {
@@ -144,6 +146,12 @@ def preview_download(request: HttpRequest, payload: SelectionIn) -> dict[str, An
     openapi_extra={"responses": {"200": FILE}},
 )
 def create_download(request: HttpRequest, payload: DownloadIn) -> Any:
+    """The protected key file at once (200), or a queued download for the list (202).
+
+    A browser session needs a password entered within five minutes; a token needs the
+    ``keys:download`` scope. The download is recorded before the first byte is sent; when
+    the record cannot be written the answer is 503 and no key leaves.
+    """
     actor = request.auth
     downloads.require_permission(actor)
     _require_fresh(request)
@@ -161,6 +169,7 @@ def create_download(request: HttpRequest, payload: DownloadIn) -> Any:
 
 @router.get("", response={200: DownloadPage, **ERRORS}, summary="My download list")
 def list_downloads(request: HttpRequest, params: Query[DownloadQuery]) -> dict[str, Any]:  # type: ignore[valid-type]
+    """The caller's downloads, newest first."""
     actor = request.auth
     downloads.require_permission(actor)
     scoped = Download.objects.visible_to(actor)
@@ -178,6 +187,7 @@ def list_downloads(request: HttpRequest, params: Query[DownloadQuery]) -> dict[s
 
 @router.get("/{uuid:download_id}", response={200: DownloadOut, **ERRORS}, summary="One download")
 def get_download(request: HttpRequest, download_id: UUID) -> dict[str, Any]:
+    """One of the caller's downloads: state, progress, counts, left-out devices."""
     actor = request.auth
     downloads.require_permission(actor)
     download = get_object_or_404(Download.objects.visible_to(actor), pk=download_id)
@@ -191,6 +201,7 @@ def get_download(request: HttpRequest, download_id: UUID) -> dict[str, Any]:
     openapi_extra={"responses": {"200": FILE}},
 )
 def fetch_download(request: HttpRequest, download_id: UUID) -> HttpResponse:
+    """The prepared file of a ready download (recorded before the first byte)."""
     actor = request.auth
     downloads.require_permission(actor)
     download = get_object_or_404(Download.objects.visible_to(actor), pk=download_id)

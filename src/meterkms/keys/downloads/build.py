@@ -127,6 +127,7 @@ class Scratch:
 
     @property
     def payload_sink(self) -> BinaryIO:
+        """Where a format writer writes the payload."""
         return self._payload
 
     def keep_key(self, item: DeviceKey) -> None:
@@ -176,19 +177,23 @@ class SpoolScratch(Scratch):
 
     @property
     def payload_sink(self) -> BinaryIO:
+        """The encrypted payload file, opened on first use."""
         return self._writer(self._payload_path)  # type: ignore[return-value]
 
     def keep_key(self, item: DeviceKey) -> None:
+        """Keep a key, encrypted, for the recipient container's second pass."""
         line = f"{item.device}\t{item.slot}\t{item.algorithm}\t{item.key.hex()}\n"
         self._writer(self._keys_path).write(line.encode("utf-8"))
 
     def payload(self) -> Iterator[bytes]:
+        """The payload read back from its encrypted file."""
         self._finish(self._payload_path)
         with open_spool(self._payload_path, self._key) as source:
             while chunk := source.read(SEGMENT):
                 yield chunk
 
     def keys(self) -> Iterator[DeviceKey]:
+        """The kept keys read back from their encrypted file."""
         if not self._finish(self._keys_path):
             return
         with open_spool(self._keys_path, self._key) as source:
@@ -197,6 +202,7 @@ class SpoolScratch(Scratch):
                 yield DeviceKey(device, KeySlot(slot), Algorithm(algorithm), bytes.fromhex(key_hex))
 
     def close(self) -> None:
+        """Close what is open and delete both files."""
         for writer in self._writers.values():
             with contextlib.suppress(OSError, ValueError):
                 writer.close()
@@ -214,6 +220,7 @@ class _Measured:
         self.sha256 = hashlib.sha256()
 
     def write(self, data: bytes) -> int:
+        """Count, hash and pass on ``data``."""
         self.size += len(data)
         self.sha256.update(data)
         self._sink.write(data)

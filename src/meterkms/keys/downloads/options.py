@@ -110,6 +110,7 @@ class DownloadOptions:
 
     @property
     def content_type(self) -> str:
+        """The payload's media type (the manifest names it)."""
         return CONTENT_TYPES[self.format]
 
     def payload_name(self, moment: datetime) -> str:

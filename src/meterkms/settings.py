@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "meterkms.batches",
     "meterkms.devices",
     "meterkms.emails",
+    "meterkms.keys",
     "meterkms.api",
     "meterkms.web",
     "meterkms.cli",
@@ -312,6 +313,11 @@ METERKMS_DEMO_PASSWORD = env_secret("DEMO_PASSWORD")
 METERKMS_PUBLIC_URL = env_str("PUBLIC_URL", f"https://{SERVER_HOST}:{SERVER_PORT}")
 #: How long an invitation link works, in hours.
 METERKMS_INVITATION_HOURS = env_int("INVITATION_HOURS", 72, minimum=1)
+#: Key downloads: files prepared in the background expire (and are deleted) after this many
+#: hours; selections of more devices than the stream limit are always prepared in the
+#: background (docs/downloads.md).
+METERKMS_DOWNLOAD_HOURS = env_int("DOWNLOAD_HOURS", 24, minimum=1)
+METERKMS_DOWNLOAD_STREAM_DEVICES = env_int("DOWNLOAD_STREAM_DEVICES", 1000, minimum=1)
 
 from meterkms.accounts.passwords import password_validators  # noqa: E402
 

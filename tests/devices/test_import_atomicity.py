@@ -130,9 +130,22 @@ def test_import_killed_at_random_moments_is_all_or_nothing(world, tmp_path: Path
         _integrity()
         if devices:
             _all_keys_open(organisation)
-        rerun = subprocess.run([sys.executable, "-m", "meterkms", "devices", "import", str(path),
-                                "--as", "alice@example.com"], env=_env(), capture_output=True,
-                               text=True, timeout=600)
+        rerun = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "meterkms",
+                "devices",
+                "import",
+                str(path),
+                "--as",
+                "alice@example.com",
+            ],
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert rerun.returncode == 0, rerun.stderr[-2000:]
         assert _state(organisation) == (ROWS, ROWS), rerun.stdout + rerun.stderr[-2000:]
         _all_keys_open(organisation)

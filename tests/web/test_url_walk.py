@@ -12,6 +12,7 @@ from tests.admin_menu import routes as _admin_menu_routes  # noqa: F401
 from tests.batches import routes as _batches_routes  # noqa: F401
 from tests.devices import routes as _devices_routes  # noqa: F401
 from tests.emails import routes as _emails_routes  # noqa: F401 - registers the emails routes
+from tests.keys.downloads import routes as _downloads_routes  # noqa: F401
 from tests.keys.proofs import routes as _proofs_routes  # noqa: F401
 from tests.support.clients import HttpsClient
 from tests.support.personas import World, build_world

@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from meterkms.accounts import guards
+from meterkms.accounts import guards, reauth
 from meterkms.accounts.middleware import SESSION_LOGIN_AT, SESSION_SEEN_AT
 from meterkms.accounts.models import ApiToken, User
 from meterkms.audit.actions import Action
@@ -133,6 +133,7 @@ def log_in(request: HttpRequest, user: User) -> None:
     now = timezone.now().timestamp()
     request.session[SESSION_LOGIN_AT] = now
     request.session[SESSION_SEEN_AT] = now
+    reauth.mark_fresh(request)  # the password was just entered: key downloads may follow
     record(Action.USER_LOGIN, actor=user, target=user)
 
 

@@ -12,6 +12,7 @@ from meterkms.api.routers import (
     batches,
     claims,
     devices,
+    downloads,
     emails,
     invitations,
     me,
@@ -50,3 +51,4 @@ api.add_router("/proofs", proofs.router)
 api.add_router("/batches", batches.router)
 api.add_router("/claims", claims.router)
 api.add_router("/ownership", ownership.router)
+api.add_router("/downloads", downloads.router)

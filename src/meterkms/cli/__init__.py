@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "keys": ("Key hierarchy: `keys rotate-master`, `keys rotate-data-keys`, `keys status`", "keys"),
     "devices": ("Catalogue tools: `devices import FILE` registers devices and keys", "devices"),
     "prove": ("Prove stored keys against captured telegrams: `prove FILE --as EMAIL`", "prove"),
+    "export": ("Key files: `export open FILE` verifies a downloaded file", "export"),
     "manage": ("Run any Django management command (advanced)", None),
 }
 
@@ -61,6 +62,11 @@ def main(argv: list[str] | None = None) -> None:
         from meterkms.cli.init import main as init_main
 
         sys.exit(init_main(rest))
+    if command == "export" and rest[:1] == ["open"]:
+        # Opening a file needs no server: a recipient runs it without any configuration.
+        from meterkms.cli.exportfile import main as open_main
+
+        sys.exit(open_main(rest[1:]))
     if command == "manage":
         target_args = rest
     elif command in COMMANDS:

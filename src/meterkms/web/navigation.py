@@ -95,6 +95,12 @@ CATALOGUE: list[Section] = [
         Perm.KEYS_PROVE,
         _("Check stored keys against captured telegrams, without showing them"),
     ),
+    Section(
+        "web:downloads",
+        _("Download list"),
+        Perm.KEYS_DOWNLOAD,
+        _("Your key files, ready to download"),
+    ),
 ]
 
 MENUS: dict[str, tuple[str | Promise, list[Section]]] = {

@@ -12,6 +12,7 @@ from meterkms.web.views import (
     claims,
     device_types,
     devices,
+    downloads,
     emails,
     home,
     imports,
@@ -19,6 +20,7 @@ from meterkms.web.views import (
     organisations,
     ownership,
     proofs,
+    reauth,
     tokens,
     users,
 )
@@ -32,6 +34,7 @@ urlpatterns = [
     path("profile/", accounts.profile_view, name="profile"),
     path("profile/language/", accounts.language_view, name="language"),
     path("password/change/", accounts.password_change_view, name="password_change"),
+    path("reauth/", reauth.reauth_view, name="reauth"),
     path("menu/<slug:menu>/", home.menu_view, name="menu"),
     path("admin/tokens/", tokens.tokens_view, name="tokens"),
     path("admin/tokens/<int:token_id>/revoke/", tokens.token_revoke_view, name="token_revoke"),
@@ -207,4 +210,16 @@ urlpatterns = [
         "catalogue/claims/<int:request_id>/reject/", claims.claim_reject_view, name="claim_reject"
     ),
     path("catalogue/ownership/", ownership.ownership_view, name="ownership"),
+    path("catalogue/downloads/", downloads.download_list_view, name="downloads"),
+    path("catalogue/downloads/new/", downloads.download_new_view, name="download_new"),
+    path(
+        "catalogue/downloads/<uuid:download_id>/",
+        downloads.download_detail_view,
+        name="download_detail",
+    ),
+    path(
+        "catalogue/downloads/<uuid:download_id>/file/",
+        downloads.download_file_view,
+        name="download_file",
+    ),
 ]

@@ -27,19 +27,29 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cached_property
 from typing import Any
 
-from meterkms.devices.enums import SLOT_ALGORITHMS, KeySlot
-from meterkms.vault.algorithms import Algorithm
+from meterkms.keys.exports.keychecks import (
+    KeyCheck,
+    KeyCheckList,
+    ManifestError,
+    check_match,
+    check_text,
+)
 from meterkms.vault.containers.jsonlist import (
     iter_json_with_list,
     read_json_with_list,
     same_bytes,
 )
+
+# KeyCheck and ManifestError live in keychecks; importers keep finding them here.
+__all__ = [
+    "KCV_METHOD", "MANIFEST_VERSION", "ExportDescription", "Exporter", "KeyCheck",
+    "KeyCheckList", "Manifest", "ManifestError", "PayloadInfo",
+]  # fmt: skip
 
 MANIFEST_VERSION = 1
 KCV_METHOD = (
@@ -50,32 +60,11 @@ _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _FORMAT = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _MEDIA_TYPE = re.compile(r"[a-z]+/[A-Za-z0-9.+-]+(; ?[a-z-]+=[A-Za-z0-9.-]+)?")
-_KCV = re.compile(r"[0-9A-F]{6}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _TOP_FIELDS = (
     "manifest_version", "format", "protection", "created_at", "download_id", "exporter",
     "payload", "device_count", "key_count", "key_check_value", "key_check_values",
 )  # fmt: skip
-
-
-class ManifestError(ValueError):
-    """A manifest is invalid; the message names the field."""
-
-
-def _text(value: object, field: str, *, max_length: int = 254, empty: bool = True) -> str:
-    if not isinstance(value, str):
-        raise ManifestError(f"{field}: expected text, got {type(value).__name__}")
-    if len(value) > max_length or _CONTROL.search(value) or (not empty and not value):
-        limit = f"at most {max_length}" if empty else f"1 to {max_length}"
-        raise ManifestError(f"{field}: must be {limit} characters without control characters")
-    return value
-
-
-def _match(pattern: re.Pattern[str], value: object, field: str, expected: str) -> str:
-    if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise ManifestError(f"{field}: expected {expected}, got {value!r}")
-    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,38 +77,7 @@ class Exporter:
 
     def __post_init__(self) -> None:
         for field in ("name", "email", "organisation"):
-            _text(getattr(self, field), f"exporter.{field}")
-
-
-@dataclass(frozen=True, slots=True)
-class KeyCheck:
-    """One device key as the manifest lists it: where it belongs and its key check value."""
-
-    device: str
-    slot: KeySlot
-    algorithm: Algorithm
-    kcv: str
-
-    def __post_init__(self) -> None:
-        _text(self.device, "key_check_values.device", max_length=128, empty=False)
-        try:
-            slot, algorithm = KeySlot(self.slot), Algorithm(self.algorithm)
-        except ValueError as error:
-            raise ManifestError(f"key_check_values of {self.device!r}: {error}") from None
-        if algorithm not in SLOT_ALGORITHMS[slot]:
-            raise ManifestError(f"{self.device!r}: slot {slot} cannot hold a {algorithm} key")
-        object.__setattr__(self, "slot", slot)
-        object.__setattr__(self, "algorithm", algorithm)
-        _match(_KCV, self.kcv, f"key check value of {self.device!r}", "6 upper-case hex digits")
-
-    def as_json(self) -> dict[str, str]:
-        """The JSON object of this entry, fields in manifest order."""
-        return {
-            "device": self.device,
-            "slot": str(self.slot),
-            "algorithm": str(self.algorithm),
-            "kcv": self.kcv,
-        }
+            check_text(getattr(self, field), f"exporter.{field}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,11 +90,13 @@ class PayloadInfo:
     sha256: str
 
     def __post_init__(self) -> None:
-        _match(_FILE_NAME, self.name, "payload.name", "a plain file name like keys.csv")
-        _match(_MEDIA_TYPE, self.media_type, "payload.media_type", "a media type like text/csv")
+        check_match(_FILE_NAME, self.name, "payload.name", "a plain file name like keys.csv")
+        check_match(
+            _MEDIA_TYPE, self.media_type, "payload.media_type", "a media type like text/csv"
+        )
         if type(self.size) is not int or self.size < 0:
             raise ManifestError(f"payload.size: expected a byte count, got {self.size!r}")
-        _match(_SHA256, self.sha256, "payload.sha256", "64 lower-case hex digits")
+        check_match(_SHA256, self.sha256, "payload.sha256", "64 lower-case hex digits")
 
 
 @dataclass(frozen=True)
@@ -149,27 +109,24 @@ class Manifest:
     download_id: str
     exporter: Exporter
     payload: PayloadInfo
-    key_checks: tuple[KeyCheck, ...]
+    key_checks: Sequence[KeyCheck]
 
     def __post_init__(self) -> None:
-        _match(_FORMAT, self.format, "format", "a format name like tts-csv")
-        _match(_FORMAT, self.protection, "protection", "a protection name like password")
-        _text(self.download_id, "download_id", max_length=100, empty=False)
+        check_match(_FORMAT, self.format, "format", "a format name like tts-csv")
+        check_match(_FORMAT, self.protection, "protection", "a protection name like password")
+        check_text(self.download_id, "download_id", max_length=100, empty=False)
         if self.created_at.tzinfo is None:
             raise ManifestError("created_at: needs a time zone (UTC is written)")
         moment = self.created_at.astimezone(UTC).replace(microsecond=0)
         object.__setattr__(self, "created_at", moment)
-        object.__setattr__(self, "key_checks", tuple(self.key_checks))
-        seen: set[tuple[str, KeySlot]] = set()
-        for check in self.key_checks:
-            if (check.device, check.slot) in seen:
-                raise ManifestError(f"device {check.device!r} lists slot {check.slot} twice")
-            seen.add((check.device, check.slot))
+        if not isinstance(self.key_checks, KeyCheckList):
+            # Packed, checked for repeats and counted as they go (KeyCheckList).
+            object.__setattr__(self, "key_checks", KeyCheckList(self.key_checks))
 
-    @cached_property
+    @property
     def device_count(self) -> int:
         """Number of distinct devices with at least one key in the export."""
-        return len({check.device for check in self.key_checks})
+        return self.key_checks.device_count  # type: ignore[attr-defined]
 
     @property
     def key_count(self) -> int:
@@ -199,8 +156,8 @@ class Manifest:
             "key_count": self.key_count,
             "key_check_value": KCV_METHOD,
         }
-        entries = (check.as_json() for check in self.key_checks)
-        return iter_json_with_list(head, "key_check_values", entries)
+        entries = self.key_checks.json_texts()  # type: ignore[attr-defined]
+        return iter_json_with_list(head, "key_check_values", entries, encoded=True)
 
     def to_json(self) -> bytes:
         """The canonical JSON bytes."""

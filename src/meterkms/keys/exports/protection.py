@@ -31,6 +31,7 @@ from meterkms.devices.enums import KeySlot
 from meterkms.keys.exports.manifest import (
     ExportDescription,
     KeyCheck,
+    KeyCheckList,
     Manifest,
     ManifestError,
     PayloadInfo,
@@ -219,7 +220,8 @@ def protect(
     """
     protection = Protection(protection)
     _check_secrets(protection, password, recipient_public_key)
-    checks, key_list = list(key_checks), keys
+    checks = key_checks if isinstance(key_checks, KeyCheckList) else KeyCheckList(key_checks)
+    key_list = keys
     if checks and (protection == Protection.RECIPIENT or keys):
         raise ProtectionError("give either keys or key checks; recipient protection needs keys")
     created = (description.created_at or datetime.now(UTC)).astimezone(UTC)
@@ -253,7 +255,7 @@ def _manifest(
     protection: Protection,
     created: datetime,
     payload: PayloadInfo,
-    checks: Iterable[KeyCheck],
+    checks: Iterable[KeyCheck] | KeyCheckList,
 ) -> Manifest:
     return Manifest(
         format=description.format,
@@ -262,15 +264,15 @@ def _manifest(
         download_id=description.download_id,
         exporter=description.exporter,
         payload=payload,
-        key_checks=tuple(checks),
+        key_checks=checks if isinstance(checks, KeyCheckList) else tuple(checks),
     )
 
 
-def _tap_keys(keys: Iterable[DeviceKey], checks: list[KeyCheck]) -> Iterator[KeyToWrap]:
+def _tap_keys(keys: Iterable[DeviceKey], checks: KeyCheckList) -> Iterator[KeyToWrap]:
     """Record each key's KCV in ``checks`` on the way to the wrapper."""
     for item in keys:
         kcv = key_check_value(item.key, item.algorithm)
-        checks.append(KeyCheck(item.device, item.slot, item.algorithm, kcv))
+        checks.append(item.device, item.slot, item.algorithm, kcv)
         yield KeyToWrap(item.device, str(KeySlot(item.slot)), Algorithm(item.algorithm), item.key)
 
 

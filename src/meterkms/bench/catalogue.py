@@ -173,7 +173,11 @@ def import_benchmark(ctx: BenchContext) -> list[Figure]:
 
 
 def _populate(
-    count: int, organisations: list[Any], device_type_id: int, progress: Callable[[str], None]
+    count: int,
+    organisations: list[Any],
+    device_type_id: int,
+    progress: Callable[[str], None],
+    first_index: int = 0,
 ) -> None:
     """``count`` devices spread over ``organisations`` (first one: 90 %), no keys, fast."""
     from django.db import connection, transaction
@@ -207,9 +211,9 @@ def _populate(
     with connection.cursor() as cursor:
         cursor.execute("SELECT COALESCE(MAX(id), 0) FROM devices_device")
         start = cursor.fetchone()[0] + 1
-    for first in range(0, count, chunk):
+    for first in range(first_index, first_index + count, chunk):
         rows = []
-        for index in range(first, min(first + chunk, count)):
+        for index in range(first, min(first + chunk, first_index + count)):
             owner = owners[0] if index % 10 else owners[1 + (index // 10) % (len(owners) - 1)]
             serial = f"{prefixes[index % len(prefixes)]}{index:08d}"
             rows.append(
@@ -239,7 +243,7 @@ def _populate(
             else:
                 marks = ", ".join("?" for _c in columns)
                 cursor.executemany(f"INSERT INTO devices_device ({quoted}) VALUES ({marks})", rows)
-        progress(f"catalogue-list: {min(first + chunk, count):,} devices")
+        progress(f"catalogue-list: {min(first + chunk, first_index + count):,} devices")
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE devices_device")
@@ -289,7 +293,13 @@ def list_benchmark(ctx: BenchContext) -> list[Figure]:
         sizes.append(ctx.n(10_000_000))
     populated = 0
     for size in sizes:
-        _populate(size - populated, [maker, *customers], device_type.pk, ctx.progress)
+        _populate(
+            size - populated,
+            [maker, *customers],
+            device_type.pk,
+            ctx.progress,
+            first_index=populated,
+        )
         populated = size
         label = Label._base_manager.get_or_create(organisation=maker, name="lot-7")[0]
         _label_some(label, 5000)

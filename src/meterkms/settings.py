@@ -214,6 +214,8 @@ AXES_COOLOFF_TIME = env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1) / 60
 # Lock out by account (from any IP) and, separately, by IP (against any account).
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_USERNAME_FORM_FIELD = "username"
+# Count failures per account as the backend matches it (case-insensitive, trimmed).
+AXES_USERNAME_CALLABLE = "meterkms.accounts.backends.throttle_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "meterkms.web.views.accounts.lockout_response"
 AXES_IPWARE_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)

@@ -101,6 +101,29 @@ def test_repeated_failures_are_throttled_before_the_password_hasher(world: World
 
 
 @pytest.mark.django_db
+def test_case_and_space_variants_of_an_email_share_one_lockout(world: World) -> None:
+    limit = settings.AXES_FAILURE_LIMIT
+    variants = [
+        "alice@example.com",
+        "ALICE@example.com",
+        " Alice@Example.com ",
+        "alice@EXAMPLE.COM",
+    ]
+    statuses = [
+        _login(
+            HttpsClient(),
+            variants[attempt % len(variants)],
+            f"Wrong-{attempt}-Password!",
+            REMOTE_ADDR=f"10.1.0.{attempt + 1}",
+        ).status_code
+        for attempt in range(limit)
+    ]
+    assert statuses[-1] == 429
+    locked = _login(HttpsClient(), "aLiCe@example.com", PASSWORD, REMOTE_ADDR="10.9.9.8")
+    assert locked.status_code == 429
+
+
+@pytest.mark.django_db
 def test_inactive_user_cannot_log_in_and_loses_sessions(world: World, client_for) -> None:
     client = client_for(world.bob)
     assert client.get("/").status_code == 200

@@ -42,3 +42,15 @@ class EmailBackend(ModelBackend):
         with tenancy.crossing("the session names its user; the user defines the scope"):
             user = User.objects.select_related("organisation").filter(pk=user_id).first()
         return user if user is not None and self.user_can_authenticate(user) else None
+
+
+def throttle_username(request: HttpRequest | None, credentials: dict[str, Any] | None) -> str:
+    """The account name the login throttle counts by: the email as the backend matches it.
+
+    Logins match the email case-insensitively and without surrounding spaces, so
+    ``Demo@…`` and ``demo@… `` must count against one lockout, not one each.
+    """
+    raw = (credentials or {}).get("username") or (credentials or {}).get("email") or ""
+    if not raw and request is not None:
+        raw = request.POST.get("username", "") if request.method == "POST" else ""
+    return str(raw).strip().lower()

@@ -130,6 +130,40 @@ def read_exact(read: Callable[[int], bytes], size: int) -> bytes:
     return b"".join(parts)
 
 
+def open_segment(
+    aead: AESGCM, head: bytes, body: bytes, *, header: bytes, prefix: bytes, counter: int
+) -> tuple[int, bytes]:
+    """Authenticate one stored segment (``head`` as read, ``body`` = ciphertext ‖ tag).
+
+    Returns ``(kind with its final bit, plaintext)``; raises DamagedFileError on a short read
+    or a failed tag.
+    """
+    kind, length = _SEGMENT.unpack(head)
+    if len(body) < length + TAG_SIZE:
+        raise DamagedFileError("the file is truncated: its end is missing")
+    try:
+        return kind, aead.decrypt(_nonce(prefix, counter, kind), body, header)
+    except InvalidTag:
+        raise DamagedFileError(
+            f"part {counter + 1} of the file failed authentication: "
+            "it was altered, reordered, or belongs to another file"
+        ) from None
+
+
+def segment_head(head: bytes, counter: int, chunk_size: int) -> tuple[int, int]:
+    """``(kind, length)`` of a segment's 5-byte head; DamagedFileError if it cannot be one."""
+    if len(head) < _SEGMENT.size:
+        raise DamagedFileError("the file is truncated: its end is missing")
+    kind, length = _SEGMENT.unpack(head)
+    if kind & ~FINAL not in (KIND_PAYLOAD, KIND_MANIFEST) or length > chunk_size:
+        raise DamagedFileError(f"part {counter + 1} of the file was altered or damaged")
+    return kind, length
+
+
+#: Size of a stored segment's head (kind, length).
+SEGMENT_HEAD_SIZE = _SEGMENT.size
+
+
 def read_segments(
     read: Callable[[int], bytes], key: bytes, *, header: bytes, prefix: bytes, chunk_size: int
 ) -> Iterator[tuple[int, bytes]]:
@@ -141,21 +175,11 @@ def read_segments(
     counter = 0
     while True:
         head = read_exact(read, _SEGMENT.size)
-        if len(head) < _SEGMENT.size:
-            raise DamagedFileError("the file is truncated: its end is missing")
-        kind, length = _SEGMENT.unpack(head)
-        if kind & ~FINAL not in (KIND_PAYLOAD, KIND_MANIFEST) or length > chunk_size:
-            raise DamagedFileError(f"part {counter + 1} of the file was altered or damaged")
+        _kind, length = segment_head(head, counter, chunk_size)
         body = read_exact(read, length + TAG_SIZE)
-        if len(body) < length + TAG_SIZE:
-            raise DamagedFileError("the file is truncated: its end is missing")
-        try:
-            plaintext = aead.decrypt(_nonce(prefix, counter, kind), body, header)
-        except InvalidTag:
-            raise DamagedFileError(
-                f"part {counter + 1} of the file failed authentication: "
-                "it was altered, reordered, or belongs to another file"
-            ) from None
+        kind, plaintext = open_segment(
+            aead, head, body, header=header, prefix=prefix, counter=counter
+        )
         yield kind & ~FINAL, plaintext
         counter += 1
         if kind & FINAL:

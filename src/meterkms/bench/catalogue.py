@@ -358,3 +358,6 @@ def _label_some(label: Any, count: int) -> None:
             "ON CONFLICT DO NOTHING",
             [label.pk, count],
         )
+        if connection.vendor == "postgresql":
+            # Statistics as autovacuum would have them soon after such a change.
+            cursor.execute("ANALYZE devices_device_labels")

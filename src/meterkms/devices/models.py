@@ -297,7 +297,7 @@ class DeviceKey(models.Model):
     sealed = models.BinaryField()
     kcv = models.CharField(_("key check value"), max_length=6)
     kcv_cmac = models.CharField(_("key check value (CMAC)"), max_length=6, blank=True)
-    fingerprint = models.CharField(max_length=32, db_index=True)
+    fingerprint = models.CharField(max_length=32)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -305,6 +305,8 @@ class DeviceKey(models.Model):
 
     class Meta:
         ordering = ["slot", "-version"]
+        # Equality only (shared-key look-ups): no extra pattern-ops index on PostgreSQL.
+        indexes = [models.Index(fields=["fingerprint"], name="key_fingerprint")]
         constraints = [
             models.UniqueConstraint(
                 fields=["device", "slot", "version"], name="key_version_unique"

@@ -19,16 +19,20 @@ def test_both_scenarios_are_registered_and_need_django() -> None:
 def test_a_small_import_run_imports_every_row_and_reports_its_ceiling() -> None:
     context = BenchContext(scale=0.0005)
     figures = catalogue.import_benchmark(context)
-    rate, peak, _before = figures
+    rate, against_schema, peak, _before = figures
     assert rate.unit == "devices/s"
     assert rate.value > 0
     assert rate.ceiling is not None
     assert rate.ceiling > 0
     assert isinstance(rate.passed, bool)
+    assert against_schema.value == rate.value
+    assert against_schema.ceiling is not None
+    assert against_schema.ceiling > 0
     assert peak.unit == "MB"
     assert peak.value > 0
     assert Device._base_manager.filter(serial__startswith="IMP").count() == 500
-    assert DeviceKey._base_manager.count() == 500
+    assert DeviceKey._base_manager.count() == 500  # the schema ceiling's rows are rolled back
+    assert not Device._base_manager.filter(serial__startswith="SCH").exists()
 
 
 @pytest.mark.django_db

@@ -58,7 +58,7 @@ def scope_of(organisation_id: Any) -> str:
     return f"org:{organisation_id}"
 
 
-def _prep(model: type, field_name: str, value: Any) -> Any:
+def db_value(model: type, field_name: str, value: Any) -> Any:
     """``value`` as the database driver must receive it for ``model.field_name``."""
     return model._meta.get_field(field_name).get_db_prep_save(value, connection)
 
@@ -80,7 +80,7 @@ def _allocate_ids(count: int) -> list[int]:
         return list(range(start, start + count))
 
 
-def _insert(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+def insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
     if not rows:
         return
     quoted = ", ".join(f'"{column}"' for column in columns)
@@ -118,9 +118,9 @@ class DeviceWriter:
         moment = now or timezone.now()
         # Constants in the database's own representation (SQLite has no UUID or timestamp
         # types; executemany would not convert them the way the ORM does).
-        self.db_manufacturer = _prep(Device, "manufacturer", manufacturer_id)
-        self.db_owner = _prep(Device, "owner", owner_id)
-        self.now = _prep(Device, "created_at", moment)
+        self.db_manufacturer = db_value(Device, "manufacturer", manufacturer_id)
+        self.db_owner = db_value(Device, "owner", owner_id)
+        self.now = db_value(Device, "created_at", moment)
         self._labels: dict[str, int] = {}
         self.written = 0
         self.written_updates = 0
@@ -133,8 +133,8 @@ class DeviceWriter:
         device_rows = [
             self._device_row(pk, device) for pk, device in zip(ids, devices, strict=True)
         ]
-        _insert(Device._meta.db_table, DEVICE_COLUMNS, device_rows)
-        _insert(DeviceKey._meta.db_table, KEY_COLUMNS, self._key_rows(ids, devices))
+        insert_rows(Device._meta.db_table, DEVICE_COLUMNS, device_rows)
+        insert_rows(DeviceKey._meta.db_table, KEY_COLUMNS, self._key_rows(ids, devices))
         self._write_labels(ids, devices)
         self.written += len(devices)
         return ids

@@ -15,17 +15,19 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from meterkms.audit.actions import Action
 from meterkms.audit.services import record
 from meterkms.core.errors import DomainError, PermissionDenied
+from meterkms.core.readahead import read_ahead
 from meterkms.devices.importers.base import ParseOptions
 from meterkms.devices.importers.dispatch import PARSERS, parse
 from meterkms.devices.importers.records import DeviceRecord, RecordError
@@ -38,6 +40,8 @@ from meterkms.vault.runtime import get_vault
 from meterkms.vault.spool import open_spool
 
 CHUNK = 5000
+#: Validated rows handed from the validating thread to the writing one at a time.
+READ_AHEAD_BATCH = 1000
 MAX_STORED_PROBLEMS = 1000
 PREVIEW_ROWS = 20
 Progress = Callable[[str, int], None]
@@ -160,6 +164,10 @@ def _records(stream: BinaryIO, file_name: str, options: ImportOptions) -> Iterat
     return parse(stream, format=options.format, filename=file_name, options=parse_options)
 
 
+#: What validation makes of a parsed item: a device, its problems, or the parser's problem.
+Checked = ValidDevice | list[RecordError] | RecordError
+
+
 class _Pass:
     """One pass over the file: parse, validate, compare with the catalogue, maybe write."""
 
@@ -189,15 +197,21 @@ class _Pass:
         self.update_existing = options.update_existing
         self._pending: list[ValidDevice] = []
 
-    def feed(self, item: DeviceRecord | RecordError) -> None:
+    def checked(self, item: DeviceRecord | RecordError) -> Checked:
+        """``item`` validated: touches no database, so it may run on another thread."""
         if isinstance(item, RecordError):
-            if item.blocking:
-                self.outcome.add_error(item)
+            return item
+        return self.validator.validate(item)
+
+    def feed(self, result: Checked) -> None:
+        """Count a checked item in; a full chunk is compared with the catalogue and written."""
+        if isinstance(result, RecordError):
+            if result.blocking:
+                self.outcome.add_error(result)
             else:
-                self.outcome.warnings.append(item)
+                self.outcome.warnings.append(result)
             return
         self.outcome.rows += 1
-        result = self.validator.validate(item)
         if isinstance(result, list):
             for error in result:
                 self.outcome.add_error(error)
@@ -343,9 +357,18 @@ def _run_pass(
     progress: Progress | None,
 ) -> Outcome:
     worker = _Pass(run, actor, options, writer, progress)
-    with source.open() as stream:
-        for item in _records(stream, run.file_name, options):
-            worker.feed(item)
+    language = translation.get_language()
+
+    def checked_batches() -> Iterator[list[Checked]]:
+        # Parsing and validation run on their own thread, ahead of the database work.
+        with translation.override(language), source.open() as stream:
+            checked = (worker.checked(item) for item in _records(stream, run.file_name, options))
+            while batch := list(islice(checked, READ_AHEAD_BATCH)):
+                yield batch
+
+    for batch in read_ahead(checked_batches, name="import-validate"):
+        for result in batch:
+            worker.feed(result)
     worker.flush()
     worker.outcome.warnings.extend(worker.validator.warnings)
     return worker.outcome

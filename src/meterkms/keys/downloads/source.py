@@ -9,9 +9,6 @@ the chosen format are reported as left out.
 
 from __future__ import annotations
 
-import contextlib
-import queue
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +16,7 @@ from django.db import connection, connections
 from django.db.models import CharField, Exists, FilteredRelation, OuterRef, Q, QuerySet
 from django.db.models.functions import Cast
 
+from meterkms.core.readahead import read_ahead
 from meterkms.devices.enums import KeySlot
 from meterkms.devices.models import Device, DeviceKey, KeyState, Label
 from meterkms.keys.downloads.selection import LeftOut, Reason
@@ -90,9 +88,6 @@ FORMAT_SLOTS: dict[str, frozenset[KeySlot]] = {
 }
 
 
-_END = object()
-
-
 def _batches(sql: str, params: Any, *, vendor_cursor: Any) -> Iterator[list[Row]]:
     """Raw batches of rows from a cursor (the column values as the driver gives them)."""
     with vendor_cursor() as cursor:
@@ -119,38 +114,12 @@ def fetched(queryset: QuerySet, *, small: bool = False) -> Iterator[list[Row]]:
     if connection.in_atomic_block:
         yield from _batches(sql, params, vendor_cursor=connection.chunked_cursor)
         return
-    batches: queue.Queue[object] = queue.Queue(maxsize=4)
-    stop = threading.Event()
 
-    def produce() -> None:
-        try:
-            own = connections["default"]  # this thread's connection, not the caller's
-            for batch in _batches(sql, params, vendor_cursor=own.chunked_cursor):
-                while not stop.is_set():
-                    with contextlib.suppress(queue.Full):
-                        batches.put(batch, timeout=0.5)
-                        break
-                if stop.is_set():
-                    return
-            batches.put(_END)
-        except BaseException as exc:  # handed to the reading side, which raises it
-            batches.put(exc)
-        finally:
-            connections.close_all()  # this thread's own connection
+    def produce() -> Iterator[list[Row]]:
+        own = connections["default"]  # this thread's connection, not the caller's
+        return _batches(sql, params, vendor_cursor=own.chunked_cursor)
 
-    reader = threading.Thread(target=produce, name="download-rows", daemon=True)
-    reader.start()
-    try:
-        while (item := batches.get()) is not _END:
-            if isinstance(item, BaseException):
-                raise item
-            yield item  # type: ignore[misc]
-    finally:
-        stop.set()
-        with contextlib.suppress(queue.Empty):
-            while True:
-                batches.get_nowait()
-        reader.join(timeout=30)
+    yield from read_ahead(produce, name="download-rows", finish=connections.close_all)
 
 
 def _lorawan_ok(device: list[Row]) -> bool:

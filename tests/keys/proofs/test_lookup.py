@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from django.conf import settings
 
 from meterkms.devices.enums import KeySlot
 from meterkms.devices.models import DeviceKey, KeyState
@@ -128,3 +129,40 @@ def test_keys_are_opened_only_for_rows_that_answer_a_telegram(world: World, monk
     # neither is the device of either telegram.
     assert [row.verdict for row in rows] == [Verdict.NO_DEVICE, Verdict.NO_DEVICE]
     assert opened == []
+
+
+ON_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="runs in the PostgreSQL pass of the suite")
+@pytest.mark.postgres
+@pytest.mark.parametrize("modules", [False, True])
+def test_a_chunk_of_many_addresses_is_looked_up_through_the_partial_indexes(
+    world: World, modules: bool
+):
+    """More than 100 addresses: PostgreSQL only uses the partial address indexes when the
+    query repeats their condition (a plan check, with plain and sequential scans off)."""
+    from django.db import connection
+
+    from meterkms.core import tenancy
+    from meterkms.devices.enums import Technology
+    from meterkms.keys.proofs.model import DeviceAddress
+
+    wmbus_device(world.org_a, "M1", "AMT", "10000001", random_key())
+    if modules:
+        make_device(world.org_a, "AQ9", wmbus_manufacturer="IMT", module_address="10049257")
+    wanted = {DeviceAddress(Technology.WMBUS, "AMT", f"{10000000 + n:08d}") for n in range(150)}
+    wanted |= {DeviceAddress(Technology.LORAWAN, "", f"70B3D57ED00{n:05X}") for n in range(150)}
+    from meterkms.devices.models import Device
+
+    with tenancy.acting_as(world.olga):
+        match = CatalogueLookup(world.olga).address_match(wanted)
+    with connection.cursor() as cursor:
+        # Only bitmap scans left: they need an index whose condition the query implies.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+    plan = Device._base_manager.filter(match).order_by().explain()
+    assert "Seq Scan on devices_device" not in plan, plan
+    assert "device_wmbus_addr" in plan, plan
+    assert "device_dev_eui" in plan, plan
+    assert ("device_module_addr" in plan) is modules, plan

@@ -111,6 +111,14 @@ class CatalogueLookup:
         A superset: manufacturer codes and identifiers are matched each on their own.
         Database only, so it may run in another thread on that thread's connection.
         """
+        match = self.address_match(wanted)
+        if not match:
+            return []
+        live = self.devices.filter(match, keys__state__in=LIVE_STATES, keys__slot__in=_SLOT_VALUES)
+        return list(live.values_list(*_COLUMNS))
+
+    def address_match(self, wanted: set[DeviceAddress]) -> Q:
+        """Devices that may sit under ``wanted`` (empty Q: none can)."""
         codes, identifiers, euis = set(), [], []
         for address in wanted:
             if address.technology is _LORAWAN:
@@ -118,19 +126,20 @@ class CatalogueLookup:
             else:
                 codes.add(address.manufacturer)
                 identifiers.append(address.identifier)
+        # Each branch repeats its partial index's condition (``<> ''``): PostgreSQL cannot
+        # derive it from an ``= ANY`` of more than 100 values, and would scan the table.
         match = Q()
         if identifiers:
             match |= Q(
-                AnyOf(F("wmbus_manufacturer"), codes), AnyOf(F("meter_address"), identifiers)
+                AnyOf(F("wmbus_manufacturer"), codes),
+                AnyOf(F("meter_address"), identifiers),
+                ~Q(meter_address=""),
             )
             if self._modules:
-                match |= Q(AnyOf(F("module_address"), identifiers))
+                match |= Q(AnyOf(F("module_address"), identifiers), ~Q(module_address=""))
         if euis:
-            match |= Q(AnyOf(F("dev_eui"), euis))
-        if not match:
-            return []
-        live = self.devices.filter(match, keys__state__in=LIVE_STATES, keys__slot__in=_SLOT_VALUES)
-        return list(live.values_list(*_COLUMNS))
+            match |= Q(AnyOf(F("dev_eui"), euis), ~Q(dev_eui=""))
+        return match
 
     def candidates(
         self, rows: list[Row], wanted: set[DeviceAddress]

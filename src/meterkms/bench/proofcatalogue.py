@@ -13,7 +13,6 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import connection
 from django.utils import timezone
@@ -22,6 +21,7 @@ from meterkms.accounts.models import User
 from meterkms.accounts.services import create_user
 from meterkms.core import tenancy
 from meterkms.devices.enums import ClaimStatus, KeySlot, Technology
+from meterkms.devices.importing.writer import db_value, insert_rows
 from meterkms.devices.models import Device, DeviceKey, DeviceType, KeyState
 from meterkms.organisations.models import Organisation
 from meterkms.organisations.permissions import Role
@@ -145,7 +145,7 @@ def _fill(
 def _remove(organisation: Organisation) -> None:
     """Delete the organisation's devices and keys in two statements (not row by row)."""
     devices, keys = Device._meta.db_table, DeviceKey._meta.db_table
-    owner = _prep(Device, "owner", organisation.pk)
+    owner = db_value(Device, "owner", organisation.pk)
     with connection.cursor() as cursor:
         cursor.execute(
             f'DELETE FROM "{keys}" WHERE device_id IN '
@@ -161,9 +161,9 @@ class _Writer:
     def __init__(self, organisation: Organisation, device_type: DeviceType) -> None:
         self.vault = get_vault()
         self.scope = f"org:{organisation.pk}"
-        self.org = _prep(Device, "owner", organisation.pk)
+        self.org = db_value(Device, "owner", organisation.pk)
         self.type_id = device_type.pk
-        self.now = _prep(Device, "created_at", timezone.now())
+        self.now = db_value(Device, "created_at", timezone.now())
         with connection.cursor() as cursor:
             cursor.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{Device._meta.db_table}"')
             self.first_id = cursor.fetchone()[0] + 1
@@ -187,7 +187,7 @@ class _Writer:
             )
             for n, pk in enumerate(ids)
         ]
-        _insert(Device._meta.db_table, _DEVICE_COLUMNS, devices)
+        insert_rows(Device._meta.db_table, _DEVICE_COLUMNS, devices)
         sealed = self.vault.seal_batch(
             scope=self.scope,
             slot=KeySlot.OMS.value,
@@ -211,7 +211,7 @@ class _Writer:
             )
             for pk, blob in zip(ids, sealed, strict=True)
         ]
-        _insert(DeviceKey._meta.db_table, _KEY_COLUMNS, rows)
+        insert_rows(DeviceKey._meta.db_table, _KEY_COLUMNS, rows)
         self.last_id = ids[-1]
 
     def finish(self) -> None:
@@ -224,19 +224,3 @@ class _Writer:
                 [Device._meta.db_table, self.last_id],
             )
             cursor.execute(f'ANALYZE "{Device._meta.db_table}", "{DeviceKey._meta.db_table}"')
-
-
-def _prep(model: type, field_name: str, value: Any) -> Any:
-    return model._meta.get_field(field_name).get_db_prep_save(value, connection)
-
-
-def _insert(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-    quoted = ", ".join(f'"{column}"' for column in columns)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f'COPY "{table}" ({quoted}) FROM STDIN') as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            marks = ", ".join("?" for _column in columns)
-            cursor.executemany(f'INSERT INTO "{table}" ({quoted}) VALUES ({marks})', rows)

@@ -39,6 +39,7 @@ from django.utils.translation import gettext as _
 
 from meterkms.audit.actions import Action
 from meterkms.audit.services import record
+from meterkms.core.batchgc import collect_per_chunk
 from meterkms.core.errors import DomainError, PermissionDenied
 from meterkms.devices.enums import Technology
 from meterkms.organisations.permissions import Perm
@@ -108,16 +109,18 @@ def prove_traffic(
     run = ProofRun(Summary(0, 0, {}, {}), [], 0)
     summaries = []
     chunks = parse_capture_chunks(data, technology=technology, chunk_size=chunk_size)
-    for batch, candidates in _proven_chunks(lookup, chunks):
-        summaries.append(batch.summary)
-        _note_devices(batch, lookup, candidates, run)
-        run.lines += len(batch.reports) + len(batch.errors)
-        if on_rows is not None or len(run.rows) < keep:
-            rows = rows_of(batch, lookup.key_ref, candidates)
-            if on_rows is not None:
-                on_rows(rows)
-            run.rows += rows[: max(0, keep - len(run.rows))]
-        del candidates  # the chunk's keys go with it
+    with collect_per_chunk() as collector:
+        for batch, candidates in _proven_chunks(lookup, chunks):
+            summaries.append(batch.summary)
+            _note_devices(batch, lookup, candidates, run)
+            run.lines += len(batch.reports) + len(batch.errors)
+            if on_rows is not None or len(run.rows) < keep:
+                rows = rows_of(batch, lookup.key_ref, candidates)
+                if on_rows is not None:
+                    on_rows(rows)
+                run.rows += rows[: max(0, keep - len(run.rows))]
+            del batch, candidates  # the chunk's keys go with it
+            collector.chunk_done()
     if not run.lines:
         raise DomainError(
             "invalid", _("The input holds no telegram: paste or upload one telegram per line.")

@@ -140,3 +140,32 @@ def test_wrong_lengths_raise_a_message_without_key_bytes(call):
     assert "bytes" in message
     for fragment in (key.hex(), key.hex().upper(), key[:4].hex(), key[:4].hex().upper()):
         assert fragment not in message
+
+
+def test_ecb_decrypt_uses_the_direct_context_factory_when_it_passes_its_known_answer():
+    assert meter_crypto._new_ecb_decryptor is not meter_crypto._public_decryptor
+
+
+def test_ecb_decrypt_falls_back_to_the_public_api_when_the_factory_is_gone(monkeypatch):
+    from cryptography.hazmat.bindings._rust import openssl as rust_openssl
+
+    monkeypatch.delattr(rust_openssl.ciphers, "create_decryption_ctx")
+    assert meter_crypto._ecb_decryptor_factory() is meter_crypto._public_decryptor
+
+
+def test_ecb_decrypt_falls_back_when_the_factory_gives_a_wrong_answer(monkeypatch):
+    from cryptography.hazmat.bindings._rust import openssl as rust_openssl
+
+    class Wrong:
+        def update(self, data: bytes) -> bytes:
+            return bytes(len(data))
+
+    monkeypatch.setattr(rust_openssl.ciphers, "create_decryption_ctx", lambda *args: Wrong())
+    assert meter_crypto._ecb_decryptor_factory() is meter_crypto._public_decryptor
+
+
+@given(key=aes_keys, data=blocks)
+def test_ecb_decrypt_direct_and_public_paths_agree(key: bytes, data: bytes):
+    direct = meter_crypto.aes_ecb_decrypt(key, data)
+    public = meter_crypto._public_decryptor(meter_crypto.algorithms.AES128(key), meter_crypto._ECB)
+    assert direct == public.update(data)

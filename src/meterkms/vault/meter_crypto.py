@@ -17,7 +17,8 @@ Error messages name lengths only, never key bytes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -29,6 +30,34 @@ DES_BLOCK = 8
 # ECB holds no state, so one instance serves every call. Raw block operations are what the
 # protocols prescribe (LoRaWAN join accept, key derivation, a CBC block), not a data mode.
 _ECB = modes.ECB()  # noqa: S305
+
+
+def _public_decryptor(algorithm: algorithms.AES128, mode: modes.ECB) -> Any:
+    return Cipher(algorithm, mode).decryptor()
+
+
+def _ecb_decryptor_factory() -> Callable[[algorithms.AES128, modes.ECB], Any]:
+    """The cipher-context factory behind ``Cipher.decryptor()``, when it can be called directly.
+
+    ``Cipher`` and ``decryptor()`` only check their arguments' types (abstract-class checks,
+    a third of a one-block decryption); the hot path below passes known-good ones. The
+    factory is internal to ``cryptography``, so it is used only after it decrypted the
+    FIPS-197 example block correctly; otherwise the public API serves.
+    """
+    try:
+        from cryptography.hazmat.bindings._rust import openssl as rust_openssl
+
+        factory = rust_openssl.ciphers.create_decryption_ctx
+        known = factory(algorithms.AES128(bytes(range(16))), _ECB).update(_FIPS197_CIPHER)
+    except Exception:  # any change inside cryptography: use the public API
+        return _public_decryptor
+    return factory if known == _FIPS197_PLAIN else _public_decryptor
+
+
+# FIPS-197 appendix C.1: AES-128, key 00 01 .. 0f.
+_FIPS197_PLAIN = bytes.fromhex("00112233445566778899aabbccddeeff")
+_FIPS197_CIPHER = bytes.fromhex("69c4e0d86a7b0430d8cdb78070b4c55a")
+_new_ecb_decryptor = _ecb_decryptor_factory()
 
 
 class MeterCryptoError(ValueError):
@@ -68,7 +97,7 @@ def aes_ecb_decrypt(key: bytes, data: bytes) -> bytes:
     This is the hot path of a batch proof, hence the inlined checks for AES-128.
     """
     if len(key) == 16 and not len(data) % AES_BLOCK:
-        return Cipher(algorithms.AES128(key), _ECB).decryptor().update(data)
+        return _new_ecb_decryptor(algorithms.AES128(key), _ECB).update(data)  # type: ignore[no-any-return]
     _check_blocks(data, AES_BLOCK, "AES-ECB")
     return Cipher(_aes(key), _ECB).decryptor().update(data)
 

@@ -317,6 +317,8 @@ class DeviceKey(models.Model):
                 name="key_one_live_per_slot",
             ),
         ]
+        # PostgreSQL also has key_live_sealed (migration 0004): the same live keys with
+        # version and sealed blob included, so the proof lookup reads no key table page.
 
     def __str__(self) -> str:
         return f"{self.slot} v{self.version} ({self.kcv})"

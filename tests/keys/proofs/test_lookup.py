@@ -166,3 +166,21 @@ def test_a_chunk_of_many_addresses_is_looked_up_through_the_partial_indexes(
     assert "device_wmbus_addr" in plan, plan
     assert "device_dev_eui" in plan, plan
     assert ("device_module_addr" in plan) is modules, plan
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="runs in the PostgreSQL pass of the suite")
+@pytest.mark.postgres
+def test_live_keys_are_covered_by_an_index_holding_their_sealed_blobs():
+    """The lookup's key side is index-only: the covering index holds what it selects, and its
+    condition is the lookup's live states (a change to either must change both)."""
+    from django.db import connection
+
+    from meterkms.keys.proofs.lookup import LIVE_STATES
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'key_live_sealed'")
+        (definition,) = cursor.fetchone()
+    assert "(device_id, slot) INCLUDE (version, sealed)" in definition
+    for state in LIVE_STATES:
+        assert f"'{state}'" in definition
+    assert definition.count("'") == 2 * len(LIVE_STATES)

@@ -153,17 +153,22 @@ class KeyCheck:
     undecidable: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):
     """A key that may belong to a device, with a reference the report can name.
 
     ``ref`` is whatever lets the caller find the key again (device id and slot, key version);
-    it is shown in reports, the key is not (kept out of ``repr``).
+    it is shown in reports, the key is not (kept out of ``repr`` and ``str``). A named tuple:
+    a proof builds one per device looked up.
     """
 
     ref: str
-    key: bytes = field(repr=False)
+    key: bytes
     slot: KeySlot | None = None
+
+    def __repr__(self) -> str:
+        return f"Candidate(ref={self.ref!r}, slot={self.slot!r})"
+
+    __str__ = __repr__
 
 
 @dataclass(frozen=True, slots=True)

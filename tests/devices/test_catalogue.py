@@ -89,6 +89,19 @@ def test_filters_narrow_within_the_scope(
     assert api["count"] == len(expected)
 
 
+def test_label_filter_lists_the_labelled_devices_the_actor_sees(
+    world: World, catalogue, client_for
+) -> None:
+    """The label's devices, in serial order, without those now owned by another tree."""
+    moved = make_device(world.org_b, "ABC0000")  # labelled by A earlier, now B's
+    label = make_label(world.org_a, "lot-7", catalogue["a3"], catalogue["a1"], moved)
+    html = client_for(world.alice).get("/catalogue/devices/", {"label": label.pk}).content
+    assert _rows(html.decode()) == ["ABC0001", "ABD0003"]
+    api = client_for(world.alice).get("/api/v1/devices", {"label": label.pk}).json()
+    assert [item["serial"] for item in api["items"]] == ["ABC0001", "ABD0003"]
+    assert (api["count"], api["count_exact"], api["count_estimated"]) == (2, True, False)
+
+
 def test_label_and_type_filters_offer_only_own_choices(world: World, catalogue, client_for) -> None:
     html = client_for(world.carol).get("/catalogue/devices/").content.decode()
     assert "secret-b-label" in html

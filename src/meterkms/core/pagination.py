@@ -1,20 +1,29 @@
 """Pagination shared by web lists and the API, with counts that stay cheap on huge sets.
 
 A list never counts millions of rows: :func:`capped_count` stops at ``cap`` + 1 and the
-page shows "10,000+" beyond it.
+page shows "10,000+" beyond it. Lists over millions of rows (the device catalogue) may ask
+for an estimate instead: when PostgreSQL's planner expects at least ``ESTIMATE_FROM`` rows,
+nothing is counted and the page shows "≈ 180,000" — counting even the first 10,001 rows of
+a big result reads thousands of table pages, the largest part of such a page's time.
+Smaller results are counted (capped) as before, and a first page that is not full is its
+own exact count.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connections
 from django.db.models import QuerySet
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 COUNT_CAP = 10_000
+#: Planner estimates from here on are shown instead of a count (twice the count cap).
+ESTIMATE_FROM = 2 * COUNT_CAP
 
 
 def capped_count(queryset: QuerySet, cap: int = COUNT_CAP) -> tuple[int, bool]:
@@ -25,15 +34,39 @@ def capped_count(queryset: QuerySet, cap: int = COUNT_CAP) -> tuple[int, bool]:
     return counted, True
 
 
+def estimated_count(queryset: QuerySet) -> int | None:
+    """The planner's estimate of the rows of ``queryset`` (PostgreSQL), else None.
+
+    One ``EXPLAIN`` without running the query: planning only, about as fast as a primary-key
+    look-up. The figure is rounded to two significant digits; it is a guess, not a count.
+    """
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return None
+    sql, params = queryset.order_by().query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    rows = int(plan[0]["Plan"]["Plan Rows"])
+    return int(float(f"{rows:.2g}")) if rows >= 100 else rows
+
+
 @dataclass(frozen=True)
 class Page:
-    """One page of a list: its rows, its position and the (possibly capped) total."""
+    """One page of a list: its rows, its position and the total.
+
+    ``exact``: ``total`` is the count. Otherwise it is a lower bound ("10,000+"), or, when
+    ``estimated``, the planner's estimate ("≈ 180,000").
+    """
 
     items: list[Any]
     offset: int
     limit: int
     total: int
     exact: bool
+    estimated: bool = False
 
     @property
     def has_next(self) -> bool:
@@ -82,16 +115,21 @@ def paginate(
     offset: Any = None,
     cap: int = COUNT_CAP,
     rows: Callable[[QuerySet], list[Any]] | None = None,
+    estimate: bool = False,
 ) -> Page:
     """The page of ``queryset`` at ``offset`` with ``limit`` rows and a capped total.
 
     ``rows`` turns the page's slice into items (e.g. plain values); default: model instances.
+    ``estimate``: big results get the planner's estimate instead of a count (see above).
     """
     size, start = clamp(limit if limit is not None else DEFAULT_PAGE_SIZE, offset)
     window = queryset[start : start + size]
     items = rows(window) if rows is not None else list(window)
     if start == 0 and len(items) < size:
-        total, exact = len(items), True
-    else:
-        total, exact = capped_count(queryset, cap)
+        return Page(items=items, offset=start, limit=size, total=len(items), exact=True)
+    if estimate:
+        guess = estimated_count(queryset)
+        if guess is not None and guess >= max(ESTIMATE_FROM, start + len(items)):
+            return Page(items, start, size, guess, exact=False, estimated=True)
+    total, exact = capped_count(queryset, cap)
     return Page(items=items, offset=start, limit=size, total=total, exact=exact)

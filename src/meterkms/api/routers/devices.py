@@ -59,6 +59,7 @@ def list_devices(request: HttpRequest, params: Query[DeviceQuery]) -> JsonRespon
         limit=params.limit,
         offset=params.offset,
         rows=lambda window: list_rows(window, actor),
+        estimate=True,
     )
     # A plain JSON answer: the rows are built to the schema above, so pydantic's per-field
     # validation of every item is skipped on this hot path (tests check the shape).
@@ -66,6 +67,7 @@ def list_devices(request: HttpRequest, params: Query[DeviceQuery]) -> JsonRespon
         {
             "count": page.total,
             "count_exact": page.exact,
+            "count_estimated": page.estimated,
             "offset": page.offset,
             "limit": page.limit,
             "items": page.items,

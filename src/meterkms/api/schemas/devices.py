@@ -54,10 +54,16 @@ class DeviceDetailOut(DeviceOut):
 
 
 class DevicePage(Schema):
-    """A page of devices; ``count_exact`` is false when ``count`` is a lower bound."""
+    """A page of devices and how many there are.
+
+    ``count_exact`` true: ``count`` is the number of matching devices. Otherwise, with
+    ``count_estimated`` false, it is a lower bound ("10,000+"); with ``count_estimated`` true
+    it is PostgreSQL's estimate for a big result (two significant digits), not a count.
+    """
 
     count: int
     count_exact: bool
+    count_estimated: bool = False
     offset: int
     limit: int
     items: list[DeviceOut]

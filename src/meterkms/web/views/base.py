@@ -63,16 +63,22 @@ def render_list(
     context: dict[str, Any] | None = None,
     filterset_kwargs: dict[str, Any] | None = None,
     rows: Callable[[QuerySet], list[Any]] | None = None,
+    estimate: bool = False,
 ) -> HttpResponse:
     """A filtered, paginated list page; htmx requests get only the ``results`` partial.
 
     ``queryset`` must already be scoped to the actor: the filters only narrow it.
+    ``estimate``: show the planner's estimate for huge results (see ``core.pagination``).
     """
     # Always bound: an unbound FilterSet is never "valid", which would empty an unfiltered list.
     filterset = filterset_class(request.GET, queryset=queryset, **(filterset_kwargs or {}))
     filtered = filterset.qs if filterset.is_valid() else queryset.none()
     page = paginate(
-        filtered, limit=request.GET.get("limit"), offset=request.GET.get("offset"), rows=rows
+        filtered,
+        limit=request.GET.get("limit"),
+        offset=request.GET.get("offset"),
+        rows=rows,
+        estimate=estimate,
     )
     query = request.GET.copy()
     query.pop("offset", None)

@@ -31,6 +31,7 @@ def device_list_view(request: HttpRequest) -> HttpResponse:
         queryset=Device.objects.visible_to(actor).order_by("serial"),
         filterset_kwargs={"actor": actor},
         rows=lambda window: list_rows(window, actor),
+        estimate=True,  # millions of devices: estimate big results, count small ones
         context={
             "can_label": actor.has(Perm.LABELS_EDIT),
             "can_import": actor.has(Perm.DEVICES_IMPORT),

@@ -1,0 +1,89 @@
+"""Pagination totals: exact for short pages, capped counts, planner estimates for huge sets."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.template import Context, Template
+
+from meterkms.core import pagination
+from meterkms.core.pagination import ESTIMATE_FROM, Page, estimated_count, paginate
+from meterkms.devices.models import Device
+from tests.support.catalogue import make_device, shared_type
+from tests.support.personas import World
+
+pytestmark = pytest.mark.django_db
+ON_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+@pytest.fixture
+def devices(world: World):
+    for number in range(12):
+        make_device(world.org_a, f"P{number:03d}")
+    return Device._base_manager.filter(owner=world.org_a).order_by("serial")
+
+
+def test_a_short_first_page_is_its_own_exact_count(devices, monkeypatch):
+    monkeypatch.setattr(pagination, "estimated_count", lambda queryset: 10**6)
+    page = paginate(devices, limit=50, estimate=True)
+    assert (page.total, page.exact, page.estimated) == (12, True, False)
+
+
+def test_a_full_page_of_a_small_result_is_counted(devices, monkeypatch):
+    monkeypatch.setattr(pagination, "estimated_count", lambda queryset: ESTIMATE_FROM - 1)
+    page = paginate(devices, limit=5, offset=5, estimate=True)
+    assert [device.serial for device in page.items] == ["P005", "P006", "P007", "P008", "P009"]
+    assert (page.total, page.exact, page.estimated) == (12, True, False)
+
+
+def test_a_big_result_shows_the_estimate_without_counting(devices, monkeypatch):
+    monkeypatch.setattr(pagination, "estimated_count", lambda queryset: 180_000)
+    monkeypatch.setattr(pagination, "capped_count", pytest.fail)
+    page = paginate(devices, limit=5, estimate=True)
+    assert (page.total, page.exact, page.estimated) == (180_000, False, True)
+
+
+def test_without_estimates_a_list_counts(devices, monkeypatch):
+    monkeypatch.setattr(pagination, "estimated_count", pytest.fail)
+    page = paginate(devices, limit=5, cap=10)
+    assert (page.total, page.exact, page.estimated) == (10, False, False)
+
+
+@pytest.mark.parametrize(
+    ("page", "shown"),
+    [
+        (Page([], 0, 50, 8, exact=True), "8"),
+        (Page([], 0, 50, 10_000, exact=False), "10,000+"),
+        (Page([], 0, 50, 180_000, exact=False, estimated=True), "≈ 180,000"),
+    ],
+)
+def test_the_total_tag_marks_bounds_and_estimates(page, shown):
+    template = Template("{% load humanize_total %}{% total page %}")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(settings, "USE_THOUSAND_SEPARATOR", True)
+        patch.setattr(settings, "NUMBER_GROUPING", 3)
+        text = template.render(Context({"page": page}))
+    assert text.replace("\u202f", ",").replace(".", ",") == shown
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="runs in the SQLite pass of the suite")
+def test_sqlite_has_no_estimates(devices):
+    assert estimated_count(devices) is None
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="runs in the PostgreSQL pass of the suite")
+@pytest.mark.postgres
+def test_postgresql_estimates_from_its_statistics(world: World):
+    from django.db import connection
+
+    kind = shared_type()
+    Device._base_manager.bulk_create(
+        Device(owner=world.org_a, manufacturer=world.org_a, serial=f"E{n:05d}", device_type=kind)
+        for n in range(3000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE devices_device")
+    guess = estimated_count(Device._base_manager.filter(serial__startswith="E"))
+    assert guess is not None
+    assert 2000 <= guess <= 4000
+    assert len(str(guess).rstrip("0")) <= 2  # two significant digits

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from meterkms.audit.actions import Action
 from meterkms.audit.services import record
+from meterkms.core.batchgc import collect_per_chunk
 from meterkms.core.errors import DomainError, PermissionDenied
 from meterkms.core.readahead import read_ahead
 from meterkms.devices.importers.base import ParseOptions
@@ -203,22 +204,27 @@ class _Pass:
             return item
         return self.validator.validate(item)
 
-    def feed(self, result: Checked) -> None:
-        """Count a checked item in; a full chunk is compared with the catalogue and written."""
+    def feed(self, result: Checked) -> bool:
+        """Count a checked item in; a full chunk is compared with the catalogue and written.
+
+        True when a chunk was written.
+        """
         if isinstance(result, RecordError):
             if result.blocking:
                 self.outcome.add_error(result)
             else:
                 self.outcome.warnings.append(result)
-            return
+            return False
         self.outcome.rows += 1
         if isinstance(result, list):
             for error in result:
                 self.outcome.add_error(error)
-            return
+            return False
         self._pending.append(result)
-        if len(self._pending) >= CHUNK:
-            self.flush()
+        if len(self._pending) < CHUNK:
+            return False
+        self.flush()
+        return True
 
     def flush(self) -> None:
         pending, self._pending = self._pending, []
@@ -366,10 +372,12 @@ def _run_pass(
             while batch := list(islice(checked, READ_AHEAD_BATCH)):
                 yield batch
 
-    for batch in read_ahead(checked_batches, name="import-validate"):
-        for result in batch:
-            worker.feed(result)
-    worker.flush()
+    with collect_per_chunk() as collector:
+        for batch in read_ahead(checked_batches, name="import-validate"):
+            for result in batch:
+                if worker.feed(result):
+                    collector.chunk_done()  # the written chunk's objects are gone by now
+        worker.flush()
     worker.outcome.warnings.extend(worker.validator.warnings)
     return worker.outcome
 

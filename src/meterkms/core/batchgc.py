@@ -12,7 +12,7 @@ in cycles (rare here) still goes within one chunk.
 The collector is one per process, so the switch is shared: the first loop to enter turns
 automatic collection off, the last to leave turns it back on, and a process that had it off
 already keeps it off. Other threads meanwhile rely on these loops' collections (one per
-chunk, i.e. every few milliseconds).
+chunk, i.e. every few milliseconds). Used by the proof runs and the import.
 """
 
 from __future__ import annotations

@@ -49,6 +49,11 @@ def test_without_estimates_a_list_counts(devices, monkeypatch):
     assert (page.total, page.exact, page.estimated) == (10, False, False)
 
 
+def test_an_empty_queryset_past_the_first_page_is_counted_not_estimated(devices):
+    page = paginate(devices.none(), limit=5, offset=10, estimate=True)
+    assert (page.items, page.total, page.exact, page.estimated) == ([], 0, True, False)
+
+
 @pytest.mark.parametrize(
     ("page", "shown"),
     [

@@ -243,6 +243,7 @@ def _populate(
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from meterkms.bench.settle import settle
     from meterkms.devices.models import Device
 
     now = timezone.now()
@@ -303,9 +304,7 @@ def _populate(
                 marks = ", ".join("?" for _c in columns)
                 cursor.executemany(f"INSERT INTO devices_device ({quoted}) VALUES ({marks})", rows)
         progress(f"catalogue-list: {min(first + chunk, first_index + count):,} devices")
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE devices_device")
+    settle("devices_device")
 
 
 def _db(model: Any, field: str, value: Any) -> Any:
@@ -411,6 +410,8 @@ def list_benchmark(ctx: BenchContext) -> list[Figure]:
 def _label_some(label: Any, count: int) -> None:
     from django.db import connection
 
+    from meterkms.bench.settle import settle
+
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO devices_device_labels (device_id, label_id) "
@@ -418,6 +419,4 @@ def _label_some(label: Any, count: int) -> None:
             "ON CONFLICT DO NOTHING",
             [label.pk, count],
         )
-        if connection.vendor == "postgresql":
-            # Statistics as autovacuum would have them soon after such a change.
-            cursor.execute("ANALYZE devices_device_labels")
+    settle("devices_device_labels")

@@ -9,18 +9,17 @@ deleted again at the end, so that other scenarios sharing the benchmark database
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
-from django.db import DatabaseError, connection
+from django.db import connection
 from django.utils import timezone
 
 from meterkms.accounts.models import User
 from meterkms.accounts.services import create_user
+from meterkms.bench.settle import settle
 from meterkms.core import tenancy
 from meterkms.devices.enums import ClaimStatus, KeySlot, Technology
 from meterkms.devices.importing.writer import db_value, insert_rows
@@ -31,8 +30,6 @@ from meterkms.organisations.services import create_organisation
 from meterkms.vault.errors import WrongMasterKeyError
 from meterkms.vault.models import MasterKeyCheck, StoredDataKey
 from meterkms.vault.runtime import get_vault, reset_vault
-
-log = logging.getLogger(__name__)
 
 CHUNK = 100_000
 FIRST_ADDRESS = 10_000_000
@@ -219,12 +216,7 @@ class _Writer:
         self.last_id = ids[-1]
 
     def finish(self) -> None:
-        """Move the id sequence past the new rows; vacuum and analyse both tables.
-
-        A catalogue in use has long been vacuumed: without it, the measured run would be the
-        first to read the new rows (setting their hint bits, i.e. writing pages) while
-        autovacuum works through them on the second core.
-        """
+        """Move the id sequence past the new rows; settle both tables (``bench.settle``)."""
         if connection.vendor != "postgresql":
             return
         with connection.cursor() as cursor:
@@ -232,16 +224,4 @@ class _Writer:
                 "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)",
                 [Device._meta.db_table, self.last_id],
             )
-            # VACUUM cannot run in a transaction (the smoke tests run in one): ANALYZE then.
-            command = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
-            cursor.execute(f'{command} "{Device._meta.db_table}", "{DeviceKey._meta.db_table}"')
-            if not connection.in_atomic_block:
-                _checkpoint(cursor)
-
-
-def _checkpoint(cursor: Any) -> None:
-    """Write the new pages out now rather than while the proofs are measured (if allowed)."""
-    try:
-        cursor.execute("CHECKPOINT")
-    except DatabaseError:  # needs superuser or pg_checkpoint; the figures then vary more
-        log.warning("bench: no CHECKPOINT after filling the catalogue (not allowed)")
+        settle(Device._meta.db_table, DeviceKey._meta.db_table)

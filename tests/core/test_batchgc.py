@@ -45,25 +45,25 @@ def test_an_error_in_the_loop_turns_collection_back_on():
 
 
 def test_collection_stays_off_until_the_last_of_overlapping_loops_ends():
-    first_inside, first_may_leave, second_left = (threading.Event() for _ in range(3))
+    first_inside, first_may_leave = threading.Event(), threading.Event()
     seen: list[bool] = []
 
     def first_loop() -> None:
         with collect_per_chunk():
             first_inside.set()
-            first_may_leave.wait(5)
+            assert first_may_leave.wait(5)
 
     thread = threading.Thread(target=first_loop)
     thread.start()
     try:
-        first_inside.wait(5)
+        assert first_inside.wait(5)
         with collect_per_chunk():
             pass
-        second_left.set()
         seen.append(gc.isenabled())  # the first loop still runs
     finally:
         first_may_leave.set()
         thread.join(5)
+    assert not thread.is_alive()
     assert seen == [False]
     assert gc.isenabled()
 

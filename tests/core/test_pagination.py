@@ -49,6 +49,34 @@ def test_without_estimates_a_list_counts(devices, monkeypatch):
     assert (page.total, page.exact, page.estimated) == (10, False, False)
 
 
+def test_a_short_last_page_is_its_own_exact_count(devices, monkeypatch):
+    monkeypatch.setattr(pagination, "estimated_count", lambda queryset: 10**6)
+    monkeypatch.setattr(pagination, "capped_count", pytest.fail)
+    page = paginate(devices, limit=5, offset=10, estimate=True)
+    assert [device.serial for device in page.items] == ["P010", "P011"]
+    assert (page.total, page.exact, page.estimated) == (12, True, False)
+
+
+def test_an_estimate_below_what_the_pages_prove_is_not_shown(devices, monkeypatch):
+    monkeypatch.setattr(pagination, "estimated_count", lambda queryset: 3)
+    page = paginate(devices, limit=5, offset=5, estimate=True, cap=1)
+    assert (page.total, page.exact, page.estimated) == (1, False, False)
+
+
+def test_the_api_says_when_its_count_is_an_estimate(world: World, devices, client_for, monkeypatch):
+    monkeypatch.setattr(pagination, "estimated_count", lambda queryset: 180_000)
+    answer = client_for(world.alice).get("/api/v1/devices", {"limit": 5}).json()
+    assert len(answer["items"]) == 5
+    assert (answer["count"], answer["count_exact"], answer["count_estimated"]) == (
+        180_000,
+        False,
+        True,
+    )
+    page = client_for(world.alice).get("/catalogue/devices/", {"limit": 5}).content.decode()
+    assert "180,000" in page.replace("\u202f", ",").replace(".", ",")
+    assert "≈" in page
+
+
 def test_an_empty_queryset_past_the_first_page_is_counted_not_estimated(devices):
     page = paginate(devices.none(), limit=5, offset=10, estimate=True)
     assert (page.items, page.total, page.exact, page.estimated) == ([], 0, True, False)

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from meterkms.bench.registry import BenchContext, Figure, scenario
+from meterkms.core.batchgc import collect_per_chunk
 from meterkms.keys.proofs import (
     Candidate,
     DeviceAddress,
@@ -88,9 +89,12 @@ def _prove(text: str, catalogue: Catalogue) -> int:
                 found[address] = [Candidate(f"{address}/OMS", key)]
         return found
 
-    chunks = prove_capture(text, fetch)
-    summary = merge_summaries(chunk.summary for chunk in chunks)
-    return summary.telegram_verdicts[Verdict.PROVEN]
+    summaries = []
+    with collect_per_chunk() as collector:  # as the proof service runs its chunks
+        for chunk in prove_capture(text, fetch):
+            summaries.append(chunk.summary)
+            collector.chunk_done()
+    return merge_summaries(summaries).telegram_verdicts[Verdict.PROVEN]
 
 
 def _raw(inputs: list[tuple[bytes, bytes, bytes]]) -> int:

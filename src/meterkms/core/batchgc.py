@@ -6,13 +6,17 @@ objects and finds none of them dead; it promotes them, and the older generations
 and are walked again and again. That costs 10–40 % of such a loop. Inside
 :func:`collect_per_chunk` the automatic collector is off and the loop calls
 :meth:`ChunkCollector.chunk_done` between chunks, when the last chunk's objects are already
-freed by reference counting: one young collection then walks only what survived, and garbage
-in cycles (rare here) still goes within one chunk.
+freed by reference counting (or, in the import, every 1,000 rows read): one young
+collection then walks only what is new since the last, and garbage in cycles (rare here)
+still goes within one chunk.
 
 The collector is one per process, so the switch is shared: the first loop to enter turns
 automatic collection off, the last to leave turns it back on, and a process that had it off
-already keeps it off. Other threads meanwhile rely on these loops' collections (one per
-chunk, i.e. every few milliseconds). Used by the proof runs and the import.
+already keeps it off. Meanwhile other threads rely on these loops' young collections (one
+per chunk: every 1,000 import rows or 2,000 proof lines, i.e. every few tens of
+milliseconds); the oldest generation waits until automatic collection is back. A loop must
+own the switch for its whole duration (a ``with`` around the loop, not inside a generator
+that a caller might leave suspended). Used by the proof runs and the import.
 """
 
 from __future__ import annotations

@@ -23,8 +23,9 @@ from django.db.models import QuerySet
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 COUNT_CAP = 10_000
-#: Planner estimates from here on are shown instead of a count (twice the count cap).
-ESTIMATE_FROM = 2 * COUNT_CAP
+#: Planner estimates of at least this many times the count cap are shown instead of a count.
+ESTIMATE_FACTOR = 2
+ESTIMATE_FROM = ESTIMATE_FACTOR * COUNT_CAP  # with the default cap
 
 
 def capped_count(queryset: QuerySet, cap: int = COUNT_CAP) -> tuple[int, bool]:
@@ -40,12 +41,14 @@ def estimated_count(queryset: QuerySet) -> int | None:
 
     One ``EXPLAIN`` without running the query: planning only, about as fast as a primary-key
     look-up. The figure is rounded to two significant digits; it is a guess, not a count.
+    The planner's statistics cover the whole table, so an estimate says as much about the
+    catalogue at large as the table's size does (nothing about any one organisation's rows).
     """
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
         return None
     try:
-        sql, params = queryset.order_by().query.sql_with_params()
+        sql, params = queryset.order_by().query.get_compiler(queryset.db).as_sql()
     except EmptyResultSet:  # ``.none()``: nothing to estimate
         return None
     with connection.cursor() as cursor:
@@ -129,11 +132,11 @@ def paginate(
     size, start = clamp(limit if limit is not None else DEFAULT_PAGE_SIZE, offset)
     window = queryset[start : start + size]
     items = rows(window) if rows is not None else list(window)
-    if start == 0 and len(items) < size:
-        return Page(items=items, offset=start, limit=size, total=len(items), exact=True)
+    if len(items) < size and (items or start == 0):  # the last page: its end is the total
+        return Page(items=items, offset=start, limit=size, total=start + len(items), exact=True)
     if estimate:
         guess = estimated_count(queryset)
-        if guess is not None and guess >= max(ESTIMATE_FROM, start + len(items)):
+        if guess is not None and guess >= max(ESTIMATE_FACTOR * cap, start + len(items)):
             return Page(items, start, size, guess, exact=False, estimated=True)
     total, exact = capped_count(queryset, cap)
     return Page(items=items, offset=start, limit=size, total=total, exact=exact)

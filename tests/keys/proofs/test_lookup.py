@@ -171,8 +171,9 @@ def test_a_chunk_of_many_addresses_is_looked_up_through_the_partial_indexes(
 @pytest.mark.skipif(not ON_POSTGRES, reason="runs in the PostgreSQL pass of the suite")
 @pytest.mark.postgres
 def test_live_keys_are_covered_by_an_index_holding_their_sealed_blobs():
-    """The lookup's key side is index-only: the covering index holds what it selects, and its
-    condition is the lookup's live states (a change to either must change both)."""
+    """The covering index holds what the lookup selects from the keys (so PostgreSQL can
+    answer it index-only; the benchmark's plans show it does), and its condition is the
+    lookup's live states (a change to either must change both)."""
     from django.db import connection
 
     from meterkms.keys.proofs.lookup import LIVE_STATES
@@ -184,3 +185,13 @@ def test_live_keys_are_covered_by_an_index_holding_their_sealed_blobs():
     for state in LIVE_STATES:
         assert f"'{state}'" in definition
     assert definition.count("'") == 2 * len(LIVE_STATES)
+
+
+def test_collection_is_back_on_after_a_run_that_fails(world: World):
+    import gc
+
+    from meterkms.core.errors import DomainError
+
+    with pytest.raises(DomainError):
+        prove_traffic(actor=world.olga, data="# only a comment\n")
+    assert gc.isenabled()

@@ -204,27 +204,22 @@ class _Pass:
             return item
         return self.validator.validate(item)
 
-    def feed(self, result: Checked) -> bool:
-        """Count a checked item in; a full chunk is compared with the catalogue and written.
-
-        True when a chunk was written.
-        """
+    def feed(self, result: Checked) -> None:
+        """Count a checked item in; a full chunk is compared with the catalogue and written."""
         if isinstance(result, RecordError):
             if result.blocking:
                 self.outcome.add_error(result)
             else:
                 self.outcome.warnings.append(result)
-            return False
+            return
         self.outcome.rows += 1
         if isinstance(result, list):
             for error in result:
                 self.outcome.add_error(error)
-            return False
+            return
         self._pending.append(result)
-        if len(self._pending) < CHUNK:
-            return False
-        self.flush()
-        return True
+        if len(self._pending) >= CHUNK:
+            self.flush()
 
     def flush(self) -> None:
         pending, self._pending = self._pending, []
@@ -375,8 +370,8 @@ def _run_pass(
     with collect_per_chunk() as collector:
         for batch in read_ahead(checked_batches, name="import-validate"):
             for result in batch:
-                if worker.feed(result):
-                    collector.chunk_done()  # the written chunk's objects are gone by now
+                worker.feed(result)
+            collector.chunk_done()
         worker.flush()
     worker.outcome.warnings.extend(worker.validator.warnings)
     return worker.outcome

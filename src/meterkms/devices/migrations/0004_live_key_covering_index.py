@@ -16,19 +16,22 @@ LIVE = "('active', 'pre-active')"
 
 
 def create(apps, schema_editor) -> None:
+    # CONCURRENTLY: an upgrade does not block key writes while a big table is indexed.
     if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {INDEX}")  # a failed attempt
         schema_editor.execute(
-            f"CREATE INDEX IF NOT EXISTS {INDEX} ON devices_devicekey (device_id, slot) "
+            f"CREATE INDEX CONCURRENTLY {INDEX} ON devices_devicekey (device_id, slot) "
             f"INCLUDE (version, sealed) WHERE state IN {LIVE}"
         )
 
 
 def drop(apps, schema_editor) -> None:
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"DROP INDEX IF EXISTS {INDEX}")
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {INDEX}")
 
 
 class Migration(migrations.Migration):
+    atomic = False  # CREATE INDEX CONCURRENTLY cannot run in a transaction
     dependencies = [("devices", "0003_key_fingerprint_plain_index")]
 
     operations = [migrations.RunPython(create, drop)]

@@ -25,7 +25,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from meterkms.core.batchgc import collect_per_chunk
 from meterkms.devices.enums import Technology
 
 from .checks import check_key, check_key_many
@@ -63,14 +62,12 @@ def prove_capture(
     Only one chunk's telegrams and candidate keys are alive at a time: memory stays bounded,
     unsealed keys are dropped chunk by chunk, and the garbage collector does not have to walk
     the whole capture again and again. Merge the chunks' summaries with
-    :func:`merge_summaries`. Python's automatic garbage collection is off until the
-    generator is exhausted or closed (:mod:`meterkms.core.batchgc`): consume it in one go.
+    :func:`merge_summaries`. A caller proving a big capture may wrap its loop in
+    :func:`meterkms.core.batchgc.collect_per_chunk` (as the proof service does).
     """
-    with collect_per_chunk() as collector:
-        for parsed in parse_capture_chunks(data, technology=technology, chunk_size=chunk_size):
-            wanted = addresses_to_fetch(parsed.telegrams)
-            yield prove_batch(parsed, fetch(wanted) if wanted else {})
-            collector.chunk_done()
+    for parsed in parse_capture_chunks(data, technology=technology, chunk_size=chunk_size):
+        wanted = addresses_to_fetch(parsed.telegrams)
+        yield prove_batch(parsed, fetch(wanted) if wanted else {})
 
 
 def group_by_address(telegrams: Iterable[Telegram]) -> dict[DeviceAddress, list[Telegram]]:

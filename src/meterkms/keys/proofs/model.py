@@ -153,22 +153,19 @@ class KeyCheck:
     undecidable: bool = False
 
 
-class Candidate(NamedTuple):
+@dataclass(slots=True)
+class Candidate:
     """A key that may belong to a device, with a reference the report can name.
 
     ``ref`` is whatever lets the caller find the key again (device id and slot, key version);
-    it is shown in reports, the key is not (kept out of ``repr`` and ``str``). A named tuple:
-    a proof builds one per device looked up.
+    it is shown in reports, the key is not (kept out of ``repr``). Not a tuple, so the key
+    cannot come out by indexing, unpacking or ``_asdict``; not frozen, because a proof
+    builds one per device looked up (treated as immutable all the same).
     """
 
     ref: str
-    key: bytes
+    key: bytes = field(repr=False)
     slot: KeySlot | None = None
-
-    def __repr__(self) -> str:
-        return f"Candidate(ref={self.ref!r}, slot={self.slot!r})"
-
-    __str__ = __repr__
 
 
 @dataclass(frozen=True, slots=True)

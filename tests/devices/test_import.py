@@ -67,6 +67,25 @@ def test_import_writes_devices_with_sealed_keys_and_one_audit_event(
     assert event.actor_label.startswith("Alice")
 
 
+@pytest.mark.parametrize(("written", "analysed"), [(25, True), (24, False)])
+def test_a_big_import_refreshes_the_planner_statistics(
+    world: World, write_file: WriteFile, monkeypatch, written: int, analysed: bool
+) -> None:
+    """From ANALYZE_AFTER devices on (here lowered to 25), PostgreSQL gets ANALYZE at once."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from meterkms.devices.importing import service
+
+    monkeypatch.setattr(service, "ANALYZE_AFTER", 25)
+    text, _keys = lora_csv(written)
+    with CaptureQueriesContext(connection) as queries:
+        outcome = run_import(world.alice, write_file("devices.csv", text))
+    assert outcome.valid == written
+    ran = any(query["sql"].startswith("ANALYZE") for query in queries.captured_queries)
+    assert ran is (analysed and connection.vendor == "postgresql")
+
+
 def test_every_problem_is_reported_by_line_and_column_and_nothing_is_written(
     world: World, write_file: WriteFile
 ) -> None:

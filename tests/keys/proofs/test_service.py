@@ -246,6 +246,7 @@ def test_the_run_is_audited_once_with_counts_and_device_ids_only(world: World):
         "devices": {"proven": 1, "wrong": 1, "unknown": 0},
         "proven_device_ids": [good.pk],
         "failed_device_ids": [bad.pk],
+        "device_ids_complete": True,
         "unreadable_blobs": 0,
     }
     assert event.channel == "web"
@@ -254,6 +255,23 @@ def test_the_run_is_audited_once_with_counts_and_device_ids_only(world: World):
     stored = json.dumps(event.data) + event.target_repr
     for secret in (key.hex(), key.hex().upper(), wrong.hex(), frames[0].hex()[30:]):
         assert secret not in stored
+
+
+def test_the_audit_event_names_a_bounded_number_of_devices(world: World, monkeypatch):
+    from meterkms.keys.proofs import service
+
+    monkeypatch.setattr(service, "AUDIT_DEVICE_IDS", 2)
+    keys = [random_key() for _ in range(3)]
+    devices = [
+        wmbus_device(world.org_a, f"B{n}", "AMT", f"4100000{n}", key) for n, key in enumerate(keys)
+    ]
+    text = "\n".join(topas_mode5(f"4100000{n}", key).hex() for n, key in enumerate(keys))
+    prove_traffic(actor=world.olga, data=text)
+    with tenancy.crossing("test reads the audit log"):
+        (event,) = AuditEvent.objects.filter(action="keys.proved")
+    assert event.data["devices"]["proven"] == 3
+    assert event.data["proven_device_ids"] == sorted(d.pk for d in devices)[:2]
+    assert event.data["device_ids_complete"] is False
 
 
 def test_technology_can_be_forced(world: World):

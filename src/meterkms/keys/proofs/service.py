@@ -28,6 +28,7 @@ never looked up: their addresses answer "no device with this address".
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -52,6 +53,8 @@ from .rows import ProofRow, rows_of
 from .summary import Summary, merge_summaries
 
 CHUNK_LINES = 2000
+#: Device ids per list in a run's audit event (the counts are always complete).
+AUDIT_DEVICE_IDS = 10_000
 #: Audit names of the telegram verdicts (data names with "key" in them would be masked).
 AUDIT_VERDICTS = {
     Verdict.PROVEN: "proven",
@@ -228,10 +231,19 @@ def audit_data(run: ProofRun, source: str = "") -> dict[str, Any]:
             "wrong": summary.wrong_key_devices,
             "unknown": summary.unknown_devices,
         },
-        "proven_device_ids": sorted(run.proven_devices),
-        "failed_device_ids": sorted(run.failed_devices),
+        "proven_device_ids": _first_ids(run.proven_devices),
+        "failed_device_ids": _first_ids(run.failed_devices),
+        "device_ids_complete": max(len(run.proven_devices), len(run.failed_devices))
+        <= AUDIT_DEVICE_IDS,
         "unreadable_blobs": run.unreadable_keys,
     }
+
+
+def _first_ids(ids: set[int]) -> list[int]:
+    """The lowest ``AUDIT_DEVICE_IDS`` ids, sorted: one audit event stays bounded."""
+    if len(ids) <= AUDIT_DEVICE_IDS:
+        return sorted(ids)
+    return heapq.nsmallest(AUDIT_DEVICE_IDS, ids)
 
 
 def _audit(actor: Any, run: ProofRun, source: str, channel: str | None) -> None:

@@ -102,6 +102,17 @@ def test_label_filter_lists_the_labelled_devices_the_actor_sees(
     assert (api["count"], api["count_exact"], api["count_estimated"]) == (2, True, False)
 
 
+def test_filter_chips_show_the_chosen_value_once(world: World, catalogue, client_for) -> None:
+    kind = shared_type("Aquastream WM-Bus")
+    html = client_for(world.alice).get(
+        "/catalogue/devices/", {"serial": "ABC", "device_type": kind.pk}
+    ).content.decode()
+    values = re.findall(r'<span class="value">([^<]*)</span>', html)
+    assert "ABC" in values  # a text filter: its value, once
+    assert "Aquastream WM-Bus" in values  # a choice: its label
+    assert f'value="{kind.pk}" checked' in html
+
+
 def test_label_and_type_filters_offer_only_own_choices(world: World, catalogue, client_for) -> None:
     html = client_for(world.carol).get("/catalogue/devices/").content.decode()
     assert "secret-b-label" in html

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -30,13 +33,25 @@ def device_list_view(request: HttpRequest) -> HttpResponse:
         filterset_class=DeviceFilter,
         queryset=Device.objects.visible_to(actor).order_by("serial"),
         filterset_kwargs={"actor": actor},
-        rows=lambda window: list_rows(window, actor),
+        rows=lambda window: _linked(list_rows(window, actor)),
         estimate=True,  # millions of devices: estimate big results, count small ones
         context={
             "can_label": actor.has(Perm.LABELS_EDIT),
             "can_import": actor.has(Perm.DEVICES_IMPORT),
+            # Decided once per page, not once per row: the rows are the page's hot loop.
+            "can_claim": actor.has(Perm.DEVICES_CLAIM),
+            "can_download": actor.has(Perm.KEYS_DOWNLOAD),
+            "download_url": reverse("web:download_new"),
+            "claim_url": reverse("web:device_claim"),
         },
     )
+
+
+def _linked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The list rows with the link to each device's page (cheaper here than in the template)."""
+    for row in rows:
+        row["url"] = reverse("web:device_detail", args=[row["pk"]])
+    return rows
 
 
 @requires(Perm.DEVICES_READ)

@@ -120,3 +120,110 @@ def test_postgresql_estimates_from_its_statistics(world: World):
     assert guess is not None
     assert 2000 <= guess <= 4000
     assert len(str(guess).rstrip("0")) <= 2  # two significant digits
+
+
+ORDERINGS_TO_CHECK = [
+    ("serial",),
+    ("-serial",),
+    ("device_type__name", "serial"),
+    ("-device_type__name", "-serial"),
+    ("claim_status", "serial"),
+    ("-created_at", "-serial"),
+]
+
+
+@pytest.fixture
+def mixed(world: World):
+    """Devices with equal serials (two manufacturers), types, statuses: ties to break."""
+    from meterkms.devices.models import DeviceType
+
+    other_type = DeviceType._base_manager.create(
+        name="AAA first", technology="LORAWAN", organisation=None
+    )
+    for number in range(23):
+        fields = {"claim_status": ("UNCLAIMED", "CLAIMED", "PENDING")[number % 3]}
+        if number % 4 == 0:
+            fields["device_type"] = other_type
+        make_device(world.org_a, f"M{number:03d}", **fields)
+        if number < 9:  # the same serial from another manufacturer
+            make_device(world.org_a, f"M{number:03d}", manufacturer=world.org_a_child, **fields)
+    return Device._base_manager.filter(owner=world.org_a)
+
+
+@pytest.mark.parametrize("ordering", ORDERINGS_TO_CHECK)
+@pytest.mark.parametrize(
+    ("limit", "offset"), [(5, 0), (7, 14), (50, 0), (10, 25), (10, 28), (1, 31)]
+)
+def test_a_narrow_page_matches_the_sorted_rows(mixed, ordering, limit, offset, monkeypatch):
+    monkeypatch.setattr(pagination, "capped_count", pytest.fail)  # one pass counts and sorts
+    queryset = mixed.order_by(*ordering)
+    page = paginate(queryset, limit=limit, offset=offset, estimate=True)
+    expected = list(queryset.order_by(*ordering, "pk")[offset : offset + limit])
+    assert page.items == expected
+    assert (page.total, page.exact, page.estimated) == (32, True, False)
+
+
+def test_a_narrow_page_reads_the_matches_once_and_the_page_by_id(mixed):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    queryset = mixed.filter(serial__contains="00").order_by("serial")
+    with CaptureQueriesContext(connection) as queries:
+        page = paginate(queryset, limit=5, offset=5, estimate=True)
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert page.total == queryset.count()
+    assert page.exact
+    narrow = [sql for sql in statements if "OVER ()" in sql]
+    assert len(narrow) == 1
+    assert "LIMIT 10001" in narrow[0].replace('"', "").upper()
+    assert not [sql for sql in statements if "COUNT(*)" in sql.upper() and "OVER" not in sql]
+    fetched = [sql for sql in statements if sql is not narrow[0] and "EXPLAIN" not in sql]
+    assert len(fetched) == 1
+    assert " IN (" in fetched[0]
+
+
+def test_more_rows_than_the_cap_fall_back_to_a_bounded_count(mixed):
+    page = paginate(mixed.order_by("serial"), limit=5, offset=5, estimate=True, cap=20)
+    assert (page.total, page.exact, page.estimated) == (20, False, False)
+    assert page.items == list(mixed.order_by("serial", "pk")[5:10])
+
+
+def test_a_narrow_page_past_the_end_is_empty_and_counted(mixed):
+    page = paginate(mixed.order_by("serial"), limit=10, offset=100, estimate=True)
+    assert (page.items, page.total, page.exact) == ([], 32, True)
+
+
+def test_a_narrow_page_of_nothing(mixed):
+    page = paginate(mixed.filter(serial="none").order_by("serial"), limit=10, estimate=True)
+    assert (page.items, page.total, page.exact) == ([], 0, True)
+
+
+def test_narrow_pages_need_orderings_by_field_names(mixed):
+    from django.db.models.functions import Lower
+
+    with pytest.raises(ValueError, match="ordering by field names"):
+        pagination.narrow_page(mixed.order_by(Lower("serial")), 0, 5)
+
+
+def test_the_device_list_fetches_a_narrow_page_by_id_within_the_scope(world: World, client_for):
+    """The page's rows come by id from the scoped list, not through the filter again."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.support.catalogue import make_label
+
+    devices = [make_device(world.org_a, f"L{number:03d}") for number in range(60)]
+    make_device(world.org_b, "L999")
+    label = make_label(world.org_a, "lot-7", *devices[::2])
+    with CaptureQueriesContext(connection) as queries:
+        answer = client_for(world.alice).get(
+            "/api/v1/devices", {"label": str(label.pk), "limit": 10, "offset": 10}
+        )
+    body = answer.json()
+    assert [item["serial"] for item in body["items"]] == [f"L{n:03d}" for n in range(20, 40, 2)]
+    assert (body["count"], body["count_exact"], body["count_estimated"]) == (30, True, False)
+    statements = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith("EXPLAIN")]
+    fetch = [sql for sql in statements if '"dev_eui"' in sql]
+    assert len(fetch) == 1
+    assert "devices_device_labels" not in fetch[0]  # the label's ids are not read again
+    assert str(world.org_a.pk).replace("-", "") in fetch[0].replace("-", "")  # still scoped

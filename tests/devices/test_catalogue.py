@@ -104,9 +104,11 @@ def test_label_filter_lists_the_labelled_devices_the_actor_sees(
 
 def test_filter_chips_show_the_chosen_value_once(world: World, catalogue, client_for) -> None:
     kind = shared_type("Aquastream WM-Bus")
-    html = client_for(world.alice).get(
-        "/catalogue/devices/", {"serial": "ABC", "device_type": kind.pk}
-    ).content.decode()
+    html = (
+        client_for(world.alice)
+        .get("/catalogue/devices/", {"serial": "ABC", "device_type": kind.pk})
+        .content.decode()
+    )
     values = re.findall(r'<span class="value">([^<]*)</span>', html)
     assert "ABC" in values  # a text filter: its value, once
     assert "Aquastream WM-Bus" in values  # a choice: its label

@@ -7,6 +7,12 @@ nothing is counted and the page shows "≈ 180,000" — counting even the first 
 a big result reads thousands of table pages, the largest part of such a page's time.
 Smaller results are counted (capped) as before, and a first page that is not full is its
 own exact count.
+
+On such lists a result the planner does not expect to be big is read once, narrowly
+(:func:`narrow_page`): the ids and sort keys of at most ``cap`` + 1 rows, counted and sorted
+by the database in the same statement, and then only the page's rows in full. A few thousand
+matches scattered over as many table pages (a label's devices, a rare substring of the
+serial) used to be read twice, once for the sorted page and once for the count.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -58,6 +64,54 @@ def estimated_count(queryset: QuerySet) -> int | None:
         plan = json.loads(plan)
     rows = int(plan[0]["Plan"]["Plan Rows"])
     return int(float(f"{rows:.2g}")) if rows >= 100 else rows
+
+
+def _ordering(queryset: QuerySet) -> list[str]:
+    """The queryset's ordering as field paths (``-`` for descending), primary key last."""
+    terms = list(queryset.query.order_by or queryset.model._meta.ordering)
+    if not all(isinstance(term, str) for term in terms):
+        raise ValueError("a narrow page needs an ordering by field names")
+    if not any(term.lstrip("-") in {"pk", "id"} for term in terms):
+        terms.append("pk")
+    return terms
+
+
+def narrow_page(
+    queryset: QuerySet, start: int, size: int, cap: int = COUNT_CAP
+) -> tuple[list[Any], int] | None:
+    """``(ids of the page's rows in order, exact total)`` from one statement, or None.
+
+    The database reads the id and sort keys of at most ``cap`` + 1 matching rows, counts
+    them and sorts them; only the page's ids come back. None when there are more than
+    ``cap`` rows (the caller pages as usual and shows "10,000+"), or when the page lies past
+    the end (there is no row to carry the count).
+    """
+    ordering = _ordering(queryset)
+    keys = {f"narrow_{index}": F(term.lstrip("-")) for index, term in enumerate(ordering)}
+    inner = queryset.order_by().annotate(narrow_pk=F("pk"), **keys)
+    inner = inner.values("narrow_pk", *keys)[: cap + 1]
+    connection = connections[queryset.db]
+    try:
+        sql, params = inner.query.get_compiler(queryset.db).as_sql()
+    except EmptyResultSet:  # ``.none()``
+        return [], 0
+    quote = connection.ops.quote_name
+    order = ", ".join(
+        f"{quote(name)} {'DESC' if term.startswith('-') else 'ASC'}"
+        for name, term in zip(keys, ordering, strict=True)
+    )
+    # ``sql`` is Django's compiled query (values are parameters); ``order`` is built from
+    # quoted alias names chosen above.
+    statement = f"SELECT narrow_pk, COUNT(*) OVER () FROM ({sql}) narrow ORDER BY {order}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(f"{statement} LIMIT %s OFFSET %s", [*params, size, start])
+        found = cursor.fetchall()
+    if not found:
+        return ([], 0) if start == 0 else None
+    total = int(found[0][1])
+    if total > cap:
+        return None
+    return [row[0] for row in found], total
 
 
 @dataclass(frozen=True)
@@ -123,20 +177,34 @@ def paginate(
     cap: int = COUNT_CAP,
     rows: Callable[[QuerySet], list[Any]] | None = None,
     estimate: bool = False,
+    unfiltered: QuerySet | None = None,
 ) -> Page:
     """The page of ``queryset`` at ``offset`` with ``limit`` rows and a capped total.
 
     ``rows`` turns the page's slice into items (e.g. plain values); default: model instances.
-    ``estimate``: big results get the planner's estimate instead of a count (see above).
+    ``estimate``: a list over millions of rows. Big results get the planner's estimate
+    instead of a count; others are read once, narrowly (see above). ``unfiltered``: the
+    list's scoped rows before its filters; a narrow page's rows are then fetched from it by
+    id, so that the planner is not tempted to serve the filters again (a label's thousand
+    ids instead of the page's fifty).
     """
     size, start = clamp(limit if limit is not None else DEFAULT_PAGE_SIZE, offset)
+    guess = estimated_count(queryset) if estimate else None
+    if estimate and (guess is None or guess < max(ESTIMATE_FACTOR * cap, start + size)):
+        narrow = narrow_page(queryset, start, size, cap)
+        if narrow is not None:
+            ids, total = narrow
+            ordering = _ordering(queryset)
+            source = unfiltered if unfiltered is not None else queryset
+            window = source.filter(pk__in=ids).order_by(*ordering) if ids else queryset.none()
+            items = rows(window) if rows is not None else list(window)
+            return Page(items=items, offset=start, limit=size, total=total, exact=True)
+        guess = None  # more rows than the cap, whatever the planner expected: count as usual
     window = queryset[start : start + size]
     items = rows(window) if rows is not None else list(window)
     if len(items) < size and (items or start == 0):  # the last page: its end is the total
         return Page(items=items, offset=start, limit=size, total=start + len(items), exact=True)
-    if estimate:
-        guess = estimated_count(queryset)
-        if guess is not None and guess >= max(ESTIMATE_FACTOR * cap, start + len(items)):
-            return Page(items, start, size, guess, exact=False, estimated=True)
+    if guess is not None and guess >= max(ESTIMATE_FACTOR * cap, start + len(items)):
+        return Page(items, start, size, guess, exact=False, estimated=True)
     total, exact = capped_count(queryset, cap)
     return Page(items=items, offset=start, limit=size, total=total, exact=exact)

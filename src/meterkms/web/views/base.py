@@ -79,6 +79,7 @@ def render_list(
         offset=request.GET.get("offset"),
         rows=rows,
         estimate=estimate,
+        unfiltered=queryset,
     )
     query = request.GET.copy()
     query.pop("offset", None)

@@ -383,6 +383,12 @@ def list_benchmark(ctx: BenchContext) -> list[Figure]:
                 "device_type": str(device_type.pk),
             },
         }
+        # The floor of any request with this client and session, in the same run: the
+        # smallest authenticated API answer. The goals are absolute; the machine is not.
+        floor50, floor99 = _latencies(client, "/api/v1/me", {}, runs)
+        figures.append(Figure(f"{size:,}: request floor (GET /api/v1/me), p99", floor99, "ms"))
+        figures.append(Figure(f"{size:,}: request floor (GET /api/v1/me), p50", floor50, "ms"))
+        ctx.progress(f"{size:,} devices, floor /api/v1/me: p50 {floor50:.1f} ms, p99 {floor99:.1f}")
         for name, params in cases.items():
             p50, p99 = _latencies(client, "/api/v1/devices", params, runs)
             figures.append(

@@ -142,3 +142,23 @@ def _fresh_vault() -> object:
 def data_dir() -> Path:
     """The data directory of this test session."""
     return Path(_DATA_DIR)
+
+
+@pytest.fixture(autouse=True)
+def _label_links_follow_their_devices(request: pytest.FixtureRequest) -> object:
+    """After every database test: no label link's copies differ from its device.
+
+    The links' serial, owner and offer decide what a label-filtered list shows and counts
+    (``DeviceLabel``); a write that moved devices without ``sync_label_links`` shows here.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None:
+        yield
+        return
+    transactional = marker.kwargs.get("transaction", False)
+    # Requested here, so the database is still there when this fixture checks it.
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    yield
+    from meterkms.devices.labels import stale_links
+
+    assert not stale_links(), "label links whose copies differ from their devices"

@@ -60,3 +60,27 @@ def test_the_list_filter_emits_the_indexable_contains_shape(world: World) -> Non
         ).qs
         sql = str(queryset.query)
     assert "LIKE %0042%" in sql
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="runs in the PostgreSQL pass of the suite")
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_labels_list_reads_one_range_of_the_link_index_in_serial_order(world: World) -> None:
+    from meterkms.core import tenancy
+    from tests.support.catalogue import make_label
+
+    devices = [make_device(world.org_a, f"LBL{number:05d}") for number in range(50)]
+    label = make_label(world.org_a, "north", *devices)
+    with tenancy.acting_as(world.alice):
+        links, _id_field = DeviceFilter(
+            {"label": str(label.pk)},
+            queryset=Device.objects.visible_to(world.alice),
+            actor=world.alice,
+        ).narrow_source()
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_bitmapscan = off")
+        plan = links.values("device_id", "serial").explain()
+    assert "device_label_serial" in plan, plan
+    assert "Sort" not in plan, plan  # the index gives the serial order
+    assert "devices_device " not in plan, plan

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from meterkms.devices.models import Device, DeviceType, ImportRun, Label
+from meterkms.devices.labels import sync_label_links
+from meterkms.devices.models import Device, DeviceLabel, DeviceType, ImportRun, Label
 from meterkms.organisations.models import Organisation
 
 
@@ -24,7 +25,16 @@ def make_label(owner: Organisation, name: str, *devices: Device) -> Label:
     """A label of ``owner`` on ``devices``."""
     label, _created = Label._base_manager.get_or_create(organisation=owner, name=name)
     for device in devices:
-        Device.labels.through._base_manager.get_or_create(device=device, label=label)
+        DeviceLabel._base_manager.get_or_create(
+            device=device,
+            label=label,
+            defaults={
+                "serial": device.serial,
+                "owner_id": device.owner_id,
+                "claimable_by_id": device.claimable_by_id,
+            },
+        )
+    sync_label_links(device.pk for device in devices)  # the devices as stored, not as held
     return label
 
 

@@ -32,6 +32,13 @@ def apply(
 
     Filters only narrow the scoped queryset they receive; they never replace it.
     """
+    return bind(filterset_class, params, queryset, **kwargs).qs
+
+
+def bind(
+    filterset_class: type[FilterSet], params: Schema, queryset: QuerySet, **kwargs: Any
+) -> FilterSet:
+    """The valid FilterSet of ``params`` over ``queryset``, or a 422 with details."""
     data = {
         key: value
         for key, value in params.model_dump(exclude_none=True).items()
@@ -45,4 +52,4 @@ def apply(
             for message in messages
         ]
         raise DomainError("invalid", "Some filters are invalid.", details=details)
-    return filterset.qs
+    return filterset

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from meterkms.batches.bulk import member_of
 from meterkms.core.errors import DomainError
 from meterkms.devices.enums import ClaimStatus
+from meterkms.devices.labels import sync_label_links
 
 UNCLAIMED = ClaimStatus.UNCLAIMED.value
 PENDING = ClaimStatus.PENDING.value
@@ -181,4 +182,5 @@ def apply(step: Step, ids: Sequence[int], **values: Any) -> int:
             if cursor.rowcount != count:
                 raise Conflict()
             moved += cursor.rowcount
+    sync_label_links(ids)  # the label links' copies of owner and offer follow the devices
     return moved

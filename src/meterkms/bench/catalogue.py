@@ -420,8 +420,10 @@ def _label_some(label: Any, count: int) -> None:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO devices_device_labels (device_id, label_id) "
-            "SELECT id, %s FROM devices_device WHERE id %% 97 = 0 ORDER BY id LIMIT %s "
+            "INSERT INTO devices_device_labels "
+            "(device_id, label_id, serial, owner_id, claimable_by_id) "
+            "SELECT id, %s, serial, owner_id, claimable_by_id FROM devices_device "
+            "WHERE id %% 97 = 0 ORDER BY id LIMIT %s "
             "ON CONFLICT DO NOTHING",
             [label.pk, count],
         )

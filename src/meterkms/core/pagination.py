@@ -66,35 +66,45 @@ def estimated_count(queryset: QuerySet) -> int | None:
     return int(float(f"{rows:.2g}")) if rows >= 100 else rows
 
 
-def _ordering(queryset: QuerySet) -> list[str]:
-    """The queryset's ordering as field paths (``-`` for descending), primary key last."""
+def _ordering(queryset: QuerySet, id_field: str = "pk") -> list[str]:
+    """The queryset's ordering as field paths (``-`` for descending), ending in the id."""
     terms = list(queryset.query.order_by or queryset.model._meta.ordering)
     if not all(isinstance(term, str) for term in terms):
         raise ValueError("a narrow page needs an ordering by field names")
-    if not any(term.lstrip("-") in {"pk", "id"} for term in terms):
-        terms.append("pk")
+    if not any(term.lstrip("-") in {"pk", "id", id_field} for term in terms):
+        terms.append(id_field)
     return terms
 
 
 def narrow_page(
-    queryset: QuerySet, start: int, size: int, cap: int = COUNT_CAP
-) -> tuple[list[Any], int] | None:
-    """``(ids of the page's rows in order, exact total)`` from one statement, or None.
+    queryset: QuerySet,
+    start: int,
+    size: int,
+    cap: int = COUNT_CAP,
+    *,
+    id_field: str = "pk",
+    ordered: bool = False,
+) -> tuple[list[Any], int, bool] | None:
+    """``(ids of the page's rows in order, total, exact)`` from one statement, or None.
 
-    The database reads the id and sort keys of at most ``cap`` + 1 matching rows, counts
-    them and sorts them; only the page's ids come back. None when there are more than
-    ``cap`` rows (the caller pages as usual and shows "10,000+"), or when the page lies past
-    the end (there is no row to carry the count).
+    The database reads the id (``id_field``) and sort keys of at most ``cap`` + 1 matching
+    rows, counts them and sorts them; only the page's ids come back. Without ``ordered``
+    those rows are any ``cap`` + 1, so more of them than ``cap`` gives None (the caller
+    pages as usual and shows "10,000+"). ``ordered``: the queryset reads cheaply in its own
+    order (an index range), so the first rows up to the page's end are read in order, and
+    a page of a bigger result comes back with ``(cap, False)`` as its total. None too when
+    the page lies past the end (there is no row to carry the count).
     """
-    ordering = _ordering(queryset)
+    ordering = _ordering(queryset, id_field)
     keys = {f"narrow_{index}": F(term.lstrip("-")) for index, term in enumerate(ordering)}
-    inner = queryset.order_by().annotate(narrow_pk=F("pk"), **keys)
-    inner = inner.values("narrow_pk", *keys)[: cap + 1]
+    inner = queryset.order_by(*(ordering if ordered else ()))
+    inner = inner.annotate(narrow_pk=F(id_field), **keys).values("narrow_pk", *keys)
+    limit = (max(cap, start + size) if ordered else cap) + 1
     connection = connections[queryset.db]
     try:
-        sql, params = inner.query.get_compiler(queryset.db).as_sql()
+        sql, params = inner[:limit].query.get_compiler(queryset.db).as_sql()
     except EmptyResultSet:  # ``.none()``
-        return [], 0
+        return [], 0, True
     quote = connection.ops.quote_name
     order = ", ".join(
         f"{quote(name)} {'DESC' if term.startswith('-') else 'ASC'}"
@@ -107,11 +117,12 @@ def narrow_page(
         cursor.execute(f"{statement} LIMIT %s OFFSET %s", [*params, size, start])
         found = cursor.fetchall()
     if not found:
-        return ([], 0) if start == 0 else None
-    total = int(found[0][1])
-    if total > cap:
-        return None
-    return [row[0] for row in found], total
+        return ([], 0, True) if start == 0 else None
+    ids = [row[0] for row in found]
+    counted = int(found[0][1])
+    if counted < limit:
+        return ids, counted, True
+    return (ids, cap, False) if ordered else None
 
 
 @dataclass(frozen=True)
@@ -178,6 +189,7 @@ def paginate(
     rows: Callable[[QuerySet], list[Any]] | None = None,
     estimate: bool = False,
     unfiltered: QuerySet | None = None,
+    narrow: tuple[QuerySet, str] | None = None,
 ) -> Page:
     """The page of ``queryset`` at ``offset`` with ``limit`` rows and a capped total.
 
@@ -186,20 +198,28 @@ def paginate(
     instead of a count; others are read once, narrowly (see above). ``unfiltered``: the
     list's scoped rows before its filters; a narrow page's rows are then fetched from it by
     id, so that the planner is not tempted to serve the filters again (a label's thousand
-    ids instead of the page's fifty).
+    ids instead of the page's fifty). ``narrow``: ``(rows, id field)`` holding exactly the
+    list's ids in the list's order, cheaper to read than the list itself (a label's
+    links); with ``estimate``, the ids and the count come from there.
     """
     size, start = clamp(limit if limit is not None else DEFAULT_PAGE_SIZE, offset)
-    guess = estimated_count(queryset) if estimate else None
-    if estimate and (guess is None or guess < max(ESTIMATE_FACTOR * cap, start + size)):
-        narrow = narrow_page(queryset, start, size, cap)
-        if narrow is not None:
-            ids, total = narrow
-            ordering = _ordering(queryset)
-            source = unfiltered if unfiltered is not None else queryset
-            window = source.filter(pk__in=ids).order_by(*ordering) if ids else queryset.none()
-            items = rows(window) if rows is not None else list(window)
-            return Page(items=items, offset=start, limit=size, total=total, exact=True)
-        guess = None  # more rows than the cap, whatever the planner expected: count as usual
+    guess = None
+    found = None
+    if estimate and narrow is not None:
+        source, id_field = narrow
+        found = narrow_page(source, start, size, cap, id_field=id_field, ordered=True)
+    elif estimate:
+        guess = estimated_count(queryset)
+        if guess is None or guess < max(ESTIMATE_FACTOR * cap, start + size):
+            found = narrow_page(queryset, start, size, cap)
+            # None: more rows than the cap, whatever the planner expected: count as usual
+            guess = None
+    if found is not None:
+        ids, total, exact = found
+        origin = unfiltered if unfiltered is not None else queryset
+        window = origin.filter(pk__in=ids).order_by(*_ordering(queryset)) if ids else origin.none()
+        items = rows(window) if rows is not None else list(window)
+        return Page(items=items, offset=start, limit=size, total=total, exact=exact)
     window = queryset[start : start + size]
     items = rows(window) if rows is not None else list(window)
     if len(items) < size and (items or start == 0):  # the last page: its end is the total

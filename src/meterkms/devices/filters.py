@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from meterkms.batches.models import Batch
 from meterkms.core.fields import prefix_bounds
 from meterkms.devices.enums import ClaimStatus
-from meterkms.devices.models import Device, DeviceType, ImportRun, Label
+from meterkms.devices.models import Device, DeviceLabel, DeviceType, ImportRun, Label
 
 ORDERINGS = {
     "serial": ("serial",),
@@ -62,7 +62,7 @@ def filter_label(queryset: QuerySet, name: str, value: Label | None) -> QuerySet
     """
     if value is None:
         return queryset
-    labelled = Device.labels.through._base_manager.filter(label_id=value.pk).values("device_id")
+    labelled = DeviceLabel._base_manager.filter(label_id=value.pk).values("device_id")
     return queryset.filter(InSubqueryArray(F("id"), labelled))
 
 
@@ -131,6 +131,7 @@ class DeviceFilter(django_filters.FilterSet):
 
     def __init__(self, *args: Any, actor: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.actor = actor
         # Choices come from the actor's scope only: no other tree's types, labels or batches.
         self.filters["device_type"].queryset = DeviceType.objects.visible_to(actor)
         self.filters["label"].queryset = Label.objects.visible_to(actor)
@@ -138,6 +139,31 @@ class DeviceFilter(django_filters.FilterSet):
 
     def order(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.order_by(*ORDERINGS.get(value, ORDERINGS["serial"]))
+
+    def narrow_source(self) -> tuple[QuerySet, str] | None:
+        """For a list filtered by one label only, in serial order: the label's links.
+
+        The links carry copies of each device's serial, owner and offer (``DeviceLabel``)
+        and are scoped by the devices' own rule, so they hold exactly the list's devices,
+        readable in serial order from one index range. ``core.pagination.paginate`` takes
+        the page's ids and the count from there. None for every other list.
+        """
+        if not self.is_valid():
+            return None
+        data = self.form.cleaned_data
+        label = data.get("label")
+        ordering = data.get("ordering") or "serial"
+        others = [
+            name
+            for name, value in data.items()
+            if name not in {"label", "ordering"} and value not in (None, "")
+        ]
+        if label is None or others or ordering not in {"serial", "-serial"}:
+            return None
+        direction = "-" if ordering.startswith("-") else ""
+        links = DeviceLabel.objects.visible_to(self.actor).filter(label=label)
+        # The device id breaks ties in both directions, as ``paginate`` orders the page.
+        return links.order_by(f"{direction}serial", "device_id"), "device_id"
 
 
 class ImportRunFilter(django_filters.FilterSet):

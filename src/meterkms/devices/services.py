@@ -12,7 +12,8 @@ from meterkms.audit.actions import Action
 from meterkms.audit.services import record
 from meterkms.core.errors import DomainError, PermissionDenied
 from meterkms.devices.enums import KeySlot, Technology
-from meterkms.devices.models import Device, DeviceEvent, DeviceType, Label
+from meterkms.devices.labels import sync_label_links
+from meterkms.devices.models import Device, DeviceEvent, DeviceLabel, DeviceType, Label
 from meterkms.organisations.permissions import Perm
 
 MAX_LABEL_LENGTH = 64
@@ -71,16 +72,26 @@ def change_labels(
     to_remove = list(
         Label._base_manager.filter(organisation_id=organisation_id, name__in=remove_names)
     )
-    through = Device.labels.through
     ids = [device.pk for device in devices]
     if to_remove:
-        through._base_manager.filter(device_id__in=ids, label__in=to_remove).delete()
+        DeviceLabel._base_manager.filter(device_id__in=ids, label__in=to_remove).delete()
     if to_add:
-        through._base_manager.bulk_create(
-            [through(device_id=pk, label_id=label.pk) for pk in ids for label in to_add],
+        DeviceLabel._base_manager.bulk_create(
+            [
+                DeviceLabel(
+                    device_id=device.pk,
+                    label_id=label.pk,
+                    serial=device.serial,
+                    owner_id=device.owner_id,
+                    claimable_by_id=device.claimable_by_id,
+                )
+                for device in devices
+                for label in to_add
+            ],
             ignore_conflicts=True,
             batch_size=1000,
         )
+        sync_label_links(ids)  # the devices as they are now, not as they were read
     history(devices, "labels.changed", actor, added=add_names, removed=remove_names)
     record(
         Action.DEVICE_LABELS_CHANGED,

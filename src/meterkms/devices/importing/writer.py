@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from meterkms.devices.enums import ClaimStatus
 from meterkms.devices.importing.validate import ValidDevice
-from meterkms.devices.models import Device, DeviceKey, KeyState, Label
+from meterkms.devices.labels import sync_label_links
+from meterkms.devices.models import Device, DeviceKey, DeviceLabel, KeyState, Label
 from meterkms.vault.engine import Vault
 
 DEVICE_COLUMNS = (
@@ -246,13 +247,21 @@ class DeviceWriter:
         return rows
 
     def _write_labels(self, ids: list[int], devices: list[ValidDevice]) -> None:
-        through = Device.labels.through
         links = []
         for pk, device in zip(ids, devices, strict=True):
             for name in device.labels:
-                links.append(through(device_id=pk, label_id=self._label_id(name)))
+                links.append(
+                    DeviceLabel(
+                        device_id=pk,
+                        label_id=self._label_id(name),
+                        serial=device.serial,
+                        owner_id=self.owner_id,
+                    )
+                )
         if links:
-            through._base_manager.bulk_create(links, ignore_conflicts=True, batch_size=2000)
+            DeviceLabel._base_manager.bulk_create(links, ignore_conflicts=True, batch_size=2000)
+            # An updated device may have moved on since its import: copy what it is now.
+            sync_label_links(link.device_id for link in links)
 
     def _label_id(self, name: str) -> int:
         if name not in self._labels:

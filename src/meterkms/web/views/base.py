@@ -72,7 +72,9 @@ def render_list(
     """
     # Always bound: an unbound FilterSet is never "valid", which would empty an unfiltered list.
     filterset = filterset_class(request.GET, queryset=queryset, **(filterset_kwargs or {}))
-    filtered = filterset.qs if filterset.is_valid() else queryset.none()
+    valid = filterset.is_valid()
+    filtered = filterset.qs if valid else queryset.none()
+    narrow_source = getattr(filterset, "narrow_source", None)
     page = paginate(
         filtered,
         limit=request.GET.get("limit"),
@@ -80,6 +82,7 @@ def render_list(
         rows=rows,
         estimate=estimate,
         unfiltered=queryset,
+        narrow=narrow_source() if valid and narrow_source is not None else None,
     )
     query = request.GET.copy()
     query.pop("offset", None)

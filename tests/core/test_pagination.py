@@ -155,6 +155,7 @@ def mixed(world: World):
     ("limit", "offset"), [(5, 0), (7, 14), (50, 0), (10, 25), (10, 28), (1, 31)]
 )
 def test_a_narrow_page_matches_the_sorted_rows(mixed, ordering, limit, offset, monkeypatch):
+    monkeypatch.setattr(pagination, "estimated_count", lambda queryset: None)  # as on SQLite
     monkeypatch.setattr(pagination, "capped_count", pytest.fail)  # one pass counts and sorts
     queryset = mixed.order_by(*ordering)
     page = paginate(queryset, limit=limit, offset=offset, estimate=True)
@@ -163,10 +164,11 @@ def test_a_narrow_page_matches_the_sorted_rows(mixed, ordering, limit, offset, m
     assert (page.total, page.exact, page.estimated) == (32, True, False)
 
 
-def test_a_narrow_page_reads_the_matches_once_and_the_page_by_id(mixed):
+def test_a_narrow_page_reads_the_matches_once_and_the_page_by_id(mixed, monkeypatch):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    monkeypatch.setattr(pagination, "estimated_count", lambda queryset: 500)
     queryset = mixed.filter(serial__contains="00").order_by("serial")
     with CaptureQueriesContext(connection) as queries:
         page = paginate(queryset, limit=5, offset=5, estimate=True)
@@ -180,6 +182,13 @@ def test_a_narrow_page_reads_the_matches_once_and_the_page_by_id(mixed):
     fetched = [sql for sql in statements if sql is not narrow[0] and "EXPLAIN" not in sql]
     assert len(fetched) == 1
     assert " IN (" in fetched[0]
+
+
+def test_a_result_expected_to_fit_on_the_page_is_read_as_the_page(mixed, monkeypatch):
+    monkeypatch.setattr(pagination, "estimated_count", lambda queryset: 1)
+    monkeypatch.setattr(pagination, "narrow_page", pytest.fail)
+    page = paginate(mixed.filter(serial="M004").order_by("serial"), limit=10, estimate=True)
+    assert (len(page.items), page.total, page.exact) == (2, 2, True)
 
 
 def test_more_rows_than_the_cap_fall_back_to_a_bounded_count(mixed):

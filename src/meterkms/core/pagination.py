@@ -210,7 +210,9 @@ def paginate(
         found = narrow_page(source, start, size, cap, id_field=id_field, ordered=True)
     elif estimate:
         guess = estimated_count(queryset)
-        if guess is None or guess < max(ESTIMATE_FACTOR * cap, start + size):
+        # Expected to fit on the page (a DevEUI, an address): the page alone is one statement.
+        expected_big = guess is not None and guess >= max(ESTIMATE_FACTOR * cap, start + size)
+        if not expected_big and (guess is None or guess >= size):
             found = narrow_page(queryset, start, size, cap)
             # None: more rows than the cap, whatever the planner expected: count as usual
             guess = None

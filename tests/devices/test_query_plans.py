@@ -13,7 +13,7 @@ from django.db import connection
 
 from meterkms.devices.filters import DeviceFilter
 from meterkms.devices.models import Device
-from tests.support.catalogue import make_device
+from tests.support.catalogue import make_device, shared_type
 from tests.support.personas import World
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
@@ -84,3 +84,49 @@ def test_a_labels_list_reads_one_range_of_the_link_index_in_serial_order(world: 
     assert "device_label_serial" in plan, plan
     assert "Sort" not in plan, plan  # the index gives the serial order
     assert "devices_device " not in plan, plan
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="runs in the PostgreSQL pass of the suite")
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_imports_catalogue_probes_use_their_indexes(world: World) -> None:
+    """Each chunk of an import probes its serials and key fingerprints with one array
+    parameter; a collation that differs between column, index and parameter would turn
+    either probe into a scan of the whole table (seen: 47 s for 5,000 fingerprints)."""
+    from django.test.utils import CaptureQueriesContext
+
+    from meterkms.devices.importing.service import _existing, _shared_keys
+
+    # Enough devices and fresh statistics that the planner weighs an index condition
+    # against a filter as it does on a real catalogue.
+    Device._base_manager.bulk_create(
+        Device(
+            serial=f"PRB{number:05d}",
+            device_type=shared_type(),
+            manufacturer=world.org_a,
+            owner=world.org_a,
+        )
+        for number in range(3000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE devices_device")
+    with CaptureQueriesContext(connection) as queries:
+        _shared_keys(["0123456789abcdef" * 2, "fedcba9876543210" * 2])
+        _existing(world.org_a.pk, ["PRB00001", "PRB00002", "NOPE"])
+    probed = {"devices_devicekey": "fingerprint", "devices_device d": "serial"}
+    assert len(queries) == len(probed)
+    for query, (table, column) in zip(queries, probed.items(), strict=True):
+        assert table in query["sql"]
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute(f"EXPLAIN {query['sql']}")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        assert "Seq Scan" not in plan, plan
+        # The array comparison is an index condition, not a filter over other rows.
+        probes = [
+            line.split(":")[0].strip(" ->")
+            for line in plan.splitlines()
+            if f"{column})::text = ANY" in line or f"{column} = ANY" in line
+        ]
+        assert probes, plan
+        assert set(probes) <= {"Index Cond", "Recheck Cond"}, plan

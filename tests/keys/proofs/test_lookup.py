@@ -179,8 +179,15 @@ def test_live_keys_are_covered_by_an_index_holding_their_sealed_blobs():
     from meterkms.keys.proofs.lookup import LIVE_STATES
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'key_live_sealed'")
-        (definition,) = cursor.fetchone()
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'devices_devicekey' "
+            "AND indexdef LIKE '%%(device_id, slot)%%'"
+        )
+        rows = cursor.fetchall()
+    # One index holds the live keys: unique per slot, and covering for the lookup.
+    assert [name for name, _definition in rows] == ["key_one_live_per_slot"], rows
+    ((_name, definition),) = rows
+    assert definition.startswith("CREATE UNIQUE INDEX"), definition
     assert "(device_id, slot) INCLUDE (version, sealed)" in definition
     for state in LIVE_STATES:
         assert f"'{state}'" in definition

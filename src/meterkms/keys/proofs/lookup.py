@@ -10,8 +10,8 @@ carries thousands of them.
 
 On PostgreSQL the query is served by two indexes: the partial address index of the devices
 (its condition repeated in the query, see :meth:`CatalogueLookup.address_match`) and
-``key_live_sealed``, which holds each live key's slot, version and sealed blob, so the key
-side is an index-only scan.
+``key_one_live_per_slot``, which holds each live key's slot, version and sealed blob, so the
+key side is an index-only scan.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from meterkms.audit.models import AuditEvent
 from meterkms.core import tenancy
@@ -20,6 +21,7 @@ from tests.devices.conftest import HEADER, lora_csv, random_key, run_import, typ
 from tests.support.personas import World
 
 pytestmark = pytest.mark.django_db
+ON_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 
 WriteFile = Callable[[str, str], Path]
 
@@ -245,3 +247,34 @@ def test_update_needs_the_option_and_the_right_and_versions_keys(
     ) == bytes.fromhex(second)
     again = run_import(world.alice, changed, update_existing=True)
     assert (again.updated, again.unchanged) == (0, 1)
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="PostgreSQL defers the checks; SQLite checks at commit")
+@pytest.mark.postgres
+def test_a_chunks_foreign_keys_are_checked_when_the_chunk_is_written(world: World) -> None:
+    """PostgreSQL defers foreign-key checks to the commit; the writer runs them per chunk, so
+    a million-device import neither queues millions of checks nor runs them all at the end."""
+    from django.db import IntegrityError, transaction
+
+    from meterkms.devices.importing.validate import ValidDevice
+    from meterkms.devices.importing.writer import DeviceWriter
+    from meterkms.devices.models import DeviceType
+
+    fields = dict.fromkeys(
+        ("dev_eui", "join_eui", "dev_addr", "lorawan_version", "wmbus_manufacturer"), ""
+    )
+    fields |= {"meter_address": "", "module_address": "", "wmbus_version": None, "medium": None}
+    device_type = DeviceType._base_manager.get(pk=type_id("TOPAS Lora W8"))
+    last_run = ImportRun._base_manager.order_by("-pk").values_list("pk", flat=True).first()
+    missing_run = (last_run or 0) + 1000
+    writer = DeviceWriter(
+        vault=get_vault(),
+        manufacturer_id=world.org_a.pk,
+        owner_id=world.org_a.pk,
+        run_id=missing_run,
+    )
+    with transaction.atomic():
+        with pytest.raises(IntegrityError, match="import_run"):
+            writer.write([ValidDevice(2, "FK-0001", device_type, fields, ())])
+        transaction.set_rollback(True)
+    assert not Device._base_manager.filter(serial="FK-0001").exists()

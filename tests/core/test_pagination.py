@@ -197,6 +197,35 @@ def test_more_rows_than_the_cap_fall_back_to_a_bounded_count(mixed):
     assert page.items == list(mixed.order_by("serial", "pk")[5:10])
 
 
+def test_a_narrow_read_past_the_cap_is_not_counted_again(mixed, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(pagination, "estimated_count", lambda queryset: 10)  # wrong: 32 rows
+    monkeypatch.setattr(pagination, "capped_count", pytest.fail)
+    with CaptureQueriesContext(connection) as queries:
+        page = paginate(mixed.order_by("serial", "pk"), limit=5, offset=5, estimate=True, cap=20)
+    assert (page.total, page.exact, page.estimated) == (20, False, False)
+    assert page.items == list(mixed.order_by("serial", "pk")[5:10])
+    # the narrow read (which found more than the cap), then the page in order
+    assert len(queries) == 2
+    assert "OVER ()" in queries[0]["sql"]
+
+
+@pytest.mark.parametrize("guess", [21, 39])
+def test_a_result_expected_past_the_cap_is_paged_and_counted(mixed, monkeypatch, guess):
+    monkeypatch.setattr(pagination, "estimated_count", lambda queryset: guess)
+    monkeypatch.setattr(pagination, "narrow_page", pytest.fail)
+    page = paginate(mixed.order_by("serial", "pk"), limit=5, offset=5, estimate=True, cap=20)
+    assert (page.total, page.exact, page.estimated) == (20, False, False)
+    assert page.items == list(mixed.order_by("serial", "pk")[5:10])
+    # the planner's guess was too high: the capped count finds the exact total
+    claimed = mixed.filter(claim_status="CLAIMED").order_by("-serial", "-pk")
+    exact = paginate(claimed, limit=5, estimate=True, cap=20)
+    assert (exact.total, exact.exact, exact.estimated) == (claimed.count(), True, False)
+    assert exact.items == list(claimed[:5])
+
+
 def test_a_narrow_page_past_the_end_is_empty_and_counted(mixed):
     page = paginate(mixed.order_by("serial"), limit=10, offset=100, estimate=True)
     assert (page.items, page.total, page.exact) == ([], 32, True)

@@ -8,11 +8,13 @@ a big result reads thousands of table pages, the largest part of such a page's t
 Smaller results are counted (capped) as before, and a first page that is not full is its
 own exact count.
 
-On such lists a result the planner does not expect to be big is read once, narrowly
-(:func:`narrow_page`): the ids and sort keys of at most ``cap`` + 1 rows, counted and sorted
-by the database in the same statement, and then only the page's rows in full. A few thousand
-matches scattered over as many table pages (a label's devices, a rare substring of the
-serial) used to be read twice, once for the sorted page and once for the count.
+On such lists a result the planner expects to hold between a page and ``cap`` rows is read
+once, narrowly (:func:`narrow_page`): the ids and sort keys of at most ``cap`` + 1 rows,
+counted and sorted by the database in the same statement, and then only the page's rows in
+full. A few thousand matches scattered over as many table pages (a label's devices, a rare
+substring of the serial) used to be read twice, once for the sorted page and once for the
+count. A result expected past the cap is paged and counted (capped) as usual; one that
+turns out bigger than expected is not counted again.
 """
 
 from __future__ import annotations
@@ -84,16 +86,17 @@ def narrow_page(
     *,
     id_field: str = "pk",
     ordered: bool = False,
-) -> tuple[list[Any], int, bool] | None:
+) -> tuple[list[Any] | None, int, bool] | None:
     """``(ids of the page's rows in order, total, exact)`` from one statement, or None.
 
     The database reads the id (``id_field``) and sort keys of at most ``cap`` + 1 matching
     rows, counts them and sorts them; only the page's ids come back. Without ``ordered``
-    those rows are any ``cap`` + 1, so more of them than ``cap`` gives None (the caller
-    pages as usual and shows "10,000+"). ``ordered``: the queryset reads cheaply in its own
-    order (an index range), so the first rows up to the page's end are read in order, and
-    a page of a bigger result comes back with ``(cap, False)`` as its total. None too when
-    the page lies past the end (there is no row to carry the count).
+    those rows are any ``cap`` + 1, so more of them than ``cap`` give ``(None, cap, False)``:
+    the total is known ("10,000+"), the page must be read in order as usual. ``ordered``:
+    the queryset reads cheaply in its own order (an index range), so the first rows up to
+    the page's end are read in order, and a page of a bigger result comes back with
+    ``(cap, False)`` as its total. None when the page lies past the end (there is no row to
+    carry the count).
     """
     ordering = _ordering(queryset, id_field)
     keys = {f"narrow_{index}": F(term.lstrip("-")) for index, term in enumerate(ordering)}
@@ -122,7 +125,7 @@ def narrow_page(
     counted = int(found[0][1])
     if counted < limit:
         return ids, counted, True
-    return (ids, cap, False) if ordered else None
+    return (ids if ordered else None), cap, False
 
 
 @dataclass(frozen=True)
@@ -211,22 +214,28 @@ def paginate(
     elif estimate:
         guess = estimated_count(queryset)
         # Expected to fit on the page (a DevEUI, an address): the page alone is one statement.
-        expected_big = guess is not None and guess >= max(ESTIMATE_FACTOR * cap, start + size)
-        if not expected_big and (guess is None or guess >= size):
+        # Expected past the cap: a narrow read would stop at the cap without a page, and the
+        # capped count then reads as much again (at 100,000 devices: 20 ms, then 13 ms).
+        if guess is None or size <= guess <= cap:
             found = narrow_page(queryset, start, size, cap)
-            # None: more rows than the cap, whatever the planner expected: count as usual
             guess = None
+    counted: tuple[int, bool] | None = None
     if found is not None:
         ids, total, exact = found
-        origin = unfiltered if unfiltered is not None else queryset
-        window = origin.filter(pk__in=ids).order_by(*_ordering(queryset)) if ids else origin.none()
-        items = rows(window) if rows is not None else list(window)
-        return Page(items=items, offset=start, limit=size, total=total, exact=exact)
+        if ids is None:  # more rows than the cap: counted already; the page is read in order
+            counted = (total, exact)
+        else:
+            origin = unfiltered if unfiltered is not None else queryset
+            window = (
+                origin.filter(pk__in=ids).order_by(*_ordering(queryset)) if ids else origin.none()
+            )
+            items = rows(window) if rows is not None else list(window)
+            return Page(items=items, offset=start, limit=size, total=total, exact=exact)
     window = queryset[start : start + size]
     items = rows(window) if rows is not None else list(window)
     if len(items) < size and (items or start == 0):  # the last page: its end is the total
         return Page(items=items, offset=start, limit=size, total=start + len(items), exact=True)
     if guess is not None and guess >= max(ESTIMATE_FACTOR * cap, start + len(items)):
         return Page(items, start, size, guess, exact=False, estimated=True)
-    total, exact = capped_count(queryset, cap)
+    total, exact = counted or capped_count(queryset, cap)
     return Page(items=items, offset=start, limit=size, total=total, exact=exact)

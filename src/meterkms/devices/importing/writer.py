@@ -107,7 +107,9 @@ def check_deferred() -> None:
 
     PostgreSQL queues a deferred check per written foreign key (five per device) and would run
     the import's millions of them at the commit, alone; run per chunk, they overlap with the
-    validation of the next rows, and the queue stays small.
+    validation of the next rows, and the queue stays small. Every deferrable constraint of
+    the schema is a foreign key Django made ``INITIALLY DEFERRED``: switching back to
+    ``DEFERRED`` restores their mode.
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

@@ -278,3 +278,20 @@ def test_a_chunks_foreign_keys_are_checked_when_the_chunk_is_written(world: Worl
             writer.write([ValidDevice(2, "FK-0001", device_type, fields, ())])
         transaction.set_rollback(True)
     assert not Device._base_manager.filter(serial="FK-0001").exists()
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="PostgreSQL defers the checks; SQLite checks at commit")
+@pytest.mark.postgres
+def test_every_deferrable_constraint_starts_deferred() -> None:
+    """The writer switches all constraints back to DEFERRED after each chunk's checks: right
+    only while no deferrable constraint of the schema starts IMMEDIATE."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname FROM pg_constraint "
+            "WHERE condeferrable AND NOT condeferred"
+        )
+        assert cursor.fetchall() == []
+        cursor.execute("SELECT count(*) FROM pg_constraint WHERE condeferrable")
+        assert cursor.fetchone()[0] > 0  # Django's foreign keys

@@ -303,16 +303,32 @@ def _in_list(column: str, values: list[Any]) -> tuple[str, list[Any]]:
 
 def _existing(manufacturer_id: Any, serials: list[str]) -> dict[str, tuple[Any, dict[str, str]]]:
     """Existing devices of the manufacturer among ``serials``: type and live key fingerprints."""
-    condition, params = _in_list("d.serial", serials)
     owner = Device._meta.get_field("manufacturer").get_db_prep_save(manufacturer_id, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT d.serial, d.device_type_id, k.slot, k.fingerprint FROM devices_device d "  # noqa: S608
-            f"LEFT JOIN devices_devicekey k ON k.device_id = d.id "
-            f"AND k.state IN ('active', 'pre-active') "
-            f"WHERE d.manufacturer_id = %s AND {condition}",
-            [owner, *params],
+    live = "k.state IN ('active', 'pre-active')"
+    if connection.vendor == "postgresql":
+        # Each serial is looked up on its own (manufacturer, serial) index entry. Inside the
+        # import's transaction the planner's statistics do not know the rows written so far;
+        # given the choice, it would read all of the manufacturer's devices and filter them
+        # by the array — every earlier chunk again, for each chunk. ``OFFSET 0`` keeps the
+        # lookup a subquery run per serial, an equality on the unique index.
+        sql = (
+            "SELECT s.serial, d.device_type_id, d.slot, d.fingerprint "  # noqa: S608
+            "FROM unnest(%s::text[]) AS s(serial) CROSS JOIN LATERAL ("
+            "SELECT dd.device_type_id, k.slot, k.fingerprint FROM devices_device dd "
+            f"LEFT JOIN devices_devicekey k ON k.device_id = dd.id AND {live} "
+            "WHERE dd.manufacturer_id = %s AND dd.serial = s.serial OFFSET 0) d"
         )
+        params: list[Any] = [list(serials), owner]
+    else:
+        condition, values = _in_list("d.serial", serials)
+        sql = (
+            "SELECT d.serial, d.device_type_id, k.slot, k.fingerprint FROM devices_device d "  # noqa: S608
+            f"LEFT JOIN devices_devicekey k ON k.device_id = d.id AND {live} "
+            f"WHERE d.manufacturer_id = %s AND {condition}"
+        )
+        params = [owner, *values]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     found: dict[str, tuple[Any, dict[str, str]]] = {}
     for serial, type_id, slot, fingerprint in rows:

@@ -18,6 +18,7 @@ from meterkms.vault.errors import BlobIntegrityError
 from meterkms.vault.kcv import key_check_value_hex
 from meterkms.vault.runtime import get_vault
 from tests.devices.conftest import HEADER, lora_csv, random_key, run_import, type_id
+from tests.support.catalogue import make_device
 from tests.support.personas import World
 
 pytestmark = pytest.mark.django_db
@@ -86,6 +87,38 @@ def test_a_big_import_refreshes_the_planner_statistics(
     assert outcome.valid == written
     ran = any(query["sql"].startswith("ANALYZE") for query in queries.captured_queries)
     assert ran is (analysed and connection.vendor == "postgresql")
+
+
+@pytest.mark.parametrize(("known", "analysed"), [(250, True), (251, False)])
+def test_an_import_small_against_the_catalogue_leaves_the_statistics_to_autovacuum(
+    world: World, write_file: WriteFile, monkeypatch, known: int, analysed: bool
+) -> None:
+    """25 devices are a tenth of 250 rows known to the planner, but not of 251."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from meterkms.devices.importing import service
+
+    monkeypatch.setattr(service, "ANALYZE_AFTER", 25)
+    monkeypatch.setattr(service, "_rows_in_statistics", lambda: float(known))
+    text, _keys = lora_csv(25)
+    with CaptureQueriesContext(connection) as queries:
+        outcome = run_import(world.alice, write_file("devices.csv", text))
+    assert outcome.valid == 25
+    ran = any(query["sql"].startswith("ANALYZE") for query in queries.captured_queries)
+    assert ran is (analysed and connection.vendor == "postgresql")
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="reads PostgreSQL's statistics")
+def test_the_rows_known_to_the_planner_are_read_from_its_statistics(world: World) -> None:
+    from django.db import connection
+
+    from meterkms.devices.importing import service
+
+    make_device(world.org_a, "STAT1")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE devices_device")
+    assert service._rows_in_statistics() == 1.0
 
 
 def test_every_problem_is_reported_by_line_and_column_and_nothing_is_written(

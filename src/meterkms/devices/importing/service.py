@@ -33,7 +33,15 @@ from meterkms.devices.importers.base import ParseOptions
 from meterkms.devices.importers.dispatch import PARSERS, parse
 from meterkms.devices.importers.records import DeviceRecord, RecordError
 from meterkms.devices.importing.validate import RecordValidator, ValidDevice
-from meterkms.devices.importing.writer import DeviceWriter, scope_of
+from meterkms.devices.importing.writer import (
+    DATA_COLUMNS,
+    LIVE_STATES,
+    DeviceWriter,
+    Stored,
+    given_fields,
+    in_list,
+    scope_of,
+)
 from meterkms.devices.models import Device, DeviceKey, DeviceType, ImportRun
 from meterkms.organisations.models import Organisation
 from meterkms.organisations.permissions import Perm
@@ -244,15 +252,14 @@ class _Pass:
 
     def _against_catalogue(
         self, devices: list[ValidDevice]
-    ) -> tuple[list[ValidDevice], list[ValidDevice]]:
-        """New and changed devices; identical ones count as unchanged.
-
-        A changed device is an error unless updates were asked for.
+    ) -> tuple[list[ValidDevice], list[tuple[ValidDevice, Stored]]]:
+        """New devices, and changed ones with what is stored; identical ones count as
+        unchanged. A changed device is an error unless updates were asked for.
         """
         existing = _existing(self.manufacturer_id, [d.serial for d in devices])
         shared = _shared_keys([k.fingerprint for d in devices for k in d.keys])
         fresh: list[ValidDevice] = []
-        changed: list[ValidDevice] = []
+        changed: list[tuple[ValidDevice, Stored]] = []
         for device in devices:
             known = existing.get(device.serial)
             if known is None:
@@ -261,7 +268,7 @@ class _Pass:
                 self.outcome.unchanged += 1
                 continue
             elif self.update_existing:
-                changed.append(device)
+                changed.append((device, known))
             else:
                 self.outcome.add_error(
                     RecordError(
@@ -283,30 +290,23 @@ class _Pass:
         return fresh, changed
 
 
-def _same(known: tuple[Any, dict[str, str]], device: ValidDevice) -> bool:
-    """Same type, and every key the file gives equals the stored one (generated ones aside)."""
-    type_id, stored = known
+def _same(known: Stored, device: ValidDevice) -> bool:
+    """Same type, every value the file gives equals the stored one, and so does every key
+    the file gives (generated ones aside)."""
     given = {k.slot.value: k.fingerprint for k in device.keys if not k.generated}
-    return type_id == device.device_type.pk and all(
-        stored.get(slot) == fingerprint for slot, fingerprint in given.items()
+    return (
+        known.type_id == device.device_type.pk
+        and all(known.fields.get(name) == value for name, value in given_fields(device).items())
+        and all(known.keys.get(slot) == fingerprint for slot, fingerprint in given.items())
     )
 
 
-def _in_list(column: str, values: list[Any]) -> tuple[str, list[Any]]:
-    """``column IN (…)`` as SQL and parameters, without the ORM's per-value cost.
-
-    PostgreSQL gets one array parameter (``= ANY``), which it plans and parses far faster
-    than thousands of separate parameters.
-    """
-    if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s)", [list(values)]
-    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
-
-
-def _existing(manufacturer_id: Any, serials: list[str]) -> dict[str, tuple[Any, dict[str, str]]]:
-    """Existing devices of the manufacturer among ``serials``: type and live key fingerprints."""
+def _existing(manufacturer_id: Any, serials: list[str]) -> dict[str, Stored]:
+    """Existing devices of the manufacturer among ``serials``: id, type, data, live keys."""
     owner = Device._meta.get_field("manufacturer").get_db_prep_save(manufacturer_id, connection)
-    live = "k.state IN ('active', 'pre-active')"
+    columns = ", ".join(f"dd.{name}" for name in ("id", "device_type_id", *DATA_COLUMNS))
+    live = f"k.state IN ({', '.join(['%s'] * len(LIVE_STATES))})"
+    join = f"LEFT JOIN devices_devicekey k ON k.device_id = dd.id AND {live}"
     if connection.vendor == "postgresql":
         # Each serial is looked up on its own (manufacturer, serial) index entry. Inside the
         # import's transaction the planner's statistics do not know the rows written so far;
@@ -314,29 +314,31 @@ def _existing(manufacturer_id: Any, serials: list[str]) -> dict[str, tuple[Any, 
         # by the array — every earlier chunk again, for each chunk. ``OFFSET 0`` keeps the
         # lookup a subquery run per serial, an equality on the unique index.
         sql = (
-            "SELECT s.serial, d.device_type_id, d.slot, d.fingerprint "  # noqa: S608
-            "FROM unnest(%s::text[]) AS s(serial) CROSS JOIN LATERAL ("
-            "SELECT dd.device_type_id, k.slot, k.fingerprint FROM devices_device dd "
-            f"LEFT JOIN devices_devicekey k ON k.device_id = dd.id AND {live} "
-            "WHERE dd.manufacturer_id = %s AND dd.serial = s.serial OFFSET 0) d"
+            f"SELECT s.serial, d.* FROM unnest(%s::text[]) AS s(serial) "  # noqa: S608
+            f"CROSS JOIN LATERAL (SELECT {columns}, k.slot, k.fingerprint "
+            f"FROM devices_device dd {join} "
+            f"WHERE dd.manufacturer_id = %s AND dd.serial = s.serial OFFSET 0) d"
         )
-        params: list[Any] = [list(serials), owner]
+        params: list[Any] = [list(serials), *LIVE_STATES, owner]
     else:
-        condition, values = _in_list("d.serial", serials)
+        condition, values = in_list("dd.serial", serials)
         sql = (
-            "SELECT d.serial, d.device_type_id, k.slot, k.fingerprint FROM devices_device d "  # noqa: S608
-            f"LEFT JOIN devices_devicekey k ON k.device_id = d.id AND {live} "
-            f"WHERE d.manufacturer_id = %s AND {condition}"
+            f"SELECT dd.serial, {columns}, k.slot, k.fingerprint "  # noqa: S608
+            f"FROM devices_device dd {join} WHERE dd.manufacturer_id = %s AND {condition}"
         )
-        params = [owner, *values]
+        params = [*LIVE_STATES, owner, *values]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    found: dict[str, tuple[Any, dict[str, str]]] = {}
-    for serial, type_id, slot, fingerprint in rows:
-        _type, keys = found.setdefault(serial, (type_id, {}))
+    found: dict[str, Stored] = {}
+    for serial, pk, type_id, *data, slot, fingerprint in rows:
+        stored = found.get(serial)
+        if stored is None:
+            stored = found[serial] = Stored(
+                pk, type_id, dict(zip(DATA_COLUMNS, data, strict=True)), {}
+            )
         if slot is not None:
-            keys[slot] = fingerprint
+            stored.keys[slot] = fingerprint
     return found
 
 
@@ -344,7 +346,7 @@ def _shared_keys(fingerprints: list[str]) -> set[str]:
     """Which of the fingerprints are stored already (a key shared with another device)."""
     if not fingerprints:
         return set()
-    condition, params = _in_list("fingerprint", fingerprints)
+    condition, params = in_list("fingerprint", fingerprints)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT fingerprint FROM devices_devicekey WHERE {condition}", params)  # noqa: S608
         return {row[0] for row in cursor.fetchall()}

@@ -8,6 +8,7 @@ SQLite ``executemany`` instead of per-row ORM saves.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from meterkms.devices.enums import ClaimStatus
-from meterkms.devices.importing.validate import ValidDevice
+from meterkms.devices.importing.validate import ValidDevice, ValidKey
 from meterkms.devices.labels import sync_label_links
 from meterkms.devices.models import Device, DeviceKey, DeviceLabel, KeyState, Label
 from meterkms.vault.engine import Vault
@@ -52,6 +53,37 @@ KEY_COLUMNS = (
     "created_at",
     "updated_at",
 )
+
+
+#: The device columns a file can set; an empty cell gives none of them.
+DATA_COLUMNS = DEVICE_COLUMNS[7:16]
+LIVE_STATES = (KeyState.ACTIVE.value, KeyState.PRE_ACTIVE.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A device of the catalogue as an import compares it: type, data, live key fingerprints."""
+
+    id: int
+    type_id: int
+    fields: dict[str, Any]
+    keys: dict[str, str]
+
+
+def given_fields(device: ValidDevice) -> dict[str, Any]:
+    """The data columns the file gives for ``device`` (empty cells give nothing)."""
+    return {name: value for name, value in device.fields.items() if value not in ("", None)}
+
+
+def in_list(column: str, values: list[Any]) -> tuple[str, list[Any]]:
+    """``column IN (…)`` as SQL and parameters, without the ORM's per-value cost.
+
+    PostgreSQL gets one array parameter (``= ANY``), which it plans and parses far faster
+    than thousands of separate parameters.
+    """
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(values)]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
 
 
 def scope_of(organisation_id: Any) -> str:
@@ -158,58 +190,70 @@ class DeviceWriter:
         self.written += len(devices)
         return ids
 
-    def update(self, devices: list[ValidDevice]) -> None:
-        """Update existing devices: data in place; a changed key gets a new, active version.
-
-        The old version is deactivated first (one live key per slot); generated keys never
-        replace a stored one. Updates are rare, so this path uses the ORM.
+    def update(self, devices: list[tuple[ValidDevice, Stored]]) -> None:
+        """Update existing devices: their type and the data the file gives, in place; a key
+        that differs from the live one gets the next version, and the live one is
+        deactivated first (one live key per slot). Generated keys never replace a stored
+        one; an empty cell keeps the stored value.
         """
         if not devices:
             return
-        rows = {
-            device.serial: device
-            for device in Device._base_manager.filter(
-                manufacturer_id=self.manufacturer_id, serial__in=[d.serial for d in devices]
+        data = ", ".join(f'"{name}" = COALESCE(%s, "{name}")' for name in DATA_COLUMNS)
+        rows = []
+        for valid, stored in devices:
+            given = given_fields(valid)
+            rows.append(
+                (
+                    valid.device_type.pk,
+                    *(given.get(name) for name in DATA_COLUMNS),
+                    stored.id,
+                )
             )
-        }
-        for valid in devices:
-            device = rows[valid.serial]
-            Device._base_manager.filter(pk=device.pk).update(
-                device_type_id=valid.device_type.pk, **valid.fields
+        table = Device._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f'UPDATE "{table}" SET device_type_id = %s, {data} WHERE id = %s',  # noqa: S608
+                rows,
             )
-            for key in valid.keys:
-                if not key.generated:
-                    self._replace_key(device, key)
-            self._write_labels([device.pk], [valid])
+        replaced = [
+            (stored.id, key)
+            for valid, stored in devices
+            for key in valid.keys
+            if not key.generated and stored.keys.get(key.slot.value) != key.fingerprint
+        ]
+        if replaced:
+            self._replace_keys(replaced)
+        self._write_labels([stored.id for _valid, stored in devices], [v for v, _s in devices])
         self.written_updates += len(devices)
 
-    def _replace_key(self, device: Device, key: Any) -> None:
-        live = DeviceKey._base_manager.filter(
-            device=device, slot=key.slot.value, state__in=[KeyState.ACTIVE, KeyState.PRE_ACTIVE]
-        ).first()
-        if live is not None and live.fingerprint == key.fingerprint:
-            return
-        versions = DeviceKey._base_manager.filter(device=device, slot=key.slot.value)
-        version = max(versions.values_list("version", flat=True), default=0) + 1
-        if live is not None:
-            DeviceKey._base_manager.filter(pk=live.pk).update(state=KeyState.DEACTIVATED)
-        (sealed,) = self.vault.seal_batch(
-            scope=self.scope,
-            slot=key.slot.value,
-            version=version,
-            items=[(str(device.pk), key.value)],
-        )
-        DeviceKey._base_manager.create(
-            device=device,
-            slot=key.slot.value,
-            algorithm=key.algorithm.value,
-            version=version,
-            state=KeyState.ACTIVE,
-            sealed=sealed,
-            kcv=key.kcv,
-            kcv_cmac=key.kcv_cmac,
-            fingerprint=key.fingerprint,
-        )
+    def _replace_keys(self, replaced: list[tuple[int, ValidKey]]) -> None:
+        """New active versions of the given keys; their live predecessors deactivated."""
+        table = DeviceKey._meta.db_table
+        condition, params = in_list("device_id", sorted({pk for pk, _key in replaced}))
+        live = ", ".join(["%s"] * len(LIVE_STATES))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'SELECT device_id, slot, MAX(version) FROM "{table}" '  # noqa: S608
+                f"WHERE {condition} GROUP BY device_id, slot",
+                params,
+            )
+            latest = {(pk, slot): version for pk, slot, version in cursor.fetchall()}
+            cursor.executemany(
+                f'UPDATE "{table}" SET state = %s, updated_at = %s '  # noqa: S608
+                f"WHERE device_id = %s AND slot = %s AND state IN ({live})",
+                [
+                    (KeyState.DEACTIVATED.value, self.now, pk, key.slot.value, *LIVE_STATES)
+                    for pk, key in replaced
+                ],
+            )
+        groups: dict[tuple[str, int], list[tuple[int, ValidKey]]] = defaultdict(list)
+        for pk, key in replaced:
+            version = latest.get((pk, key.slot.value), 0) + 1
+            groups[(key.slot.value, version)].append((pk, key))
+        rows: list[tuple[Any, ...]] = []
+        for (slot, version), items in groups.items():
+            rows.extend(self._sealed_rows(slot, version, items))
+        insert_rows(table, KEY_COLUMNS, rows)
 
     def _device_row(self, pk: int, device: ValidDevice) -> tuple[Any, ...]:
         fields = device.fields
@@ -234,35 +278,41 @@ class DeviceWriter:
         )
 
     def _key_rows(self, ids: list[int], devices: list[ValidDevice]) -> list[tuple[Any, ...]]:
-        groups: dict[str, list[tuple[int, Any]]] = defaultdict(list)
+        groups: dict[str, list[tuple[int, ValidKey]]] = defaultdict(list)
         for pk, device in zip(ids, devices, strict=True):
             for key in device.keys:
                 groups[key.slot.value].append((pk, key))
         rows: list[tuple[Any, ...]] = []
         for slot, items in groups.items():
-            sealed = self.vault.seal_batch(
-                scope=self.scope,
-                slot=slot,
-                version=1,
-                items=[(str(pk), key.value) for pk, key in items],
-            )
-            rows.extend(
-                (
-                    pk,
-                    slot,
-                    key.algorithm.value,
-                    1,
-                    KeyState.ACTIVE.value,
-                    blob,
-                    key.kcv,
-                    key.kcv_cmac,
-                    key.fingerprint,
-                    self.now,
-                    self.now,
-                )
-                for (pk, key), blob in zip(items, sealed, strict=True)
-            )
+            rows.extend(self._sealed_rows(slot, 1, items))
         return rows
+
+    def _sealed_rows(
+        self, slot: str, version: int, items: list[tuple[int, ValidKey]]
+    ) -> list[tuple[Any, ...]]:
+        """Key rows (``KEY_COLUMNS``) of one slot and version, sealed in one batch."""
+        sealed = self.vault.seal_batch(
+            scope=self.scope,
+            slot=slot,
+            version=version,
+            items=[(str(pk), key.value) for pk, key in items],
+        )
+        return [
+            (
+                pk,
+                slot,
+                key.algorithm.value,
+                version,
+                KeyState.ACTIVE.value,
+                blob,
+                key.kcv,
+                key.kcv_cmac,
+                key.fingerprint,
+                self.now,
+                self.now,
+            )
+            for (pk, key), blob in zip(items, sealed, strict=True)
+        ]
 
     def _write_labels(self, ids: list[int], devices: list[ValidDevice]) -> None:
         links = []

@@ -328,3 +328,55 @@ def test_every_deferrable_constraint_starts_deferred() -> None:
         assert cursor.fetchall() == []
         cursor.execute("SELECT count(*) FROM pg_constraint WHERE condeferrable")
         assert cursor.fetchone()[0] > 0  # Django's foreign keys
+
+
+def test_warnings_are_all_counted_and_the_first_ones_kept(
+    world: World, write_file: WriteFile, monkeypatch, client_for
+) -> None:
+    """A file may warn on every row: the import counts every warning but keeps only the
+    first ones (memory stays bounded), and says how many there were."""
+    import io
+
+    from django.core.management import call_command
+
+    from meterkms.cli.management.commands import devices as command
+    from meterkms.devices.importers import records
+
+    monkeypatch.setattr(records, "MAX_KEPT_PROBLEMS", 3)
+    text, keys = lora_csv(4, prefix="W")
+    run_import(world.alice, write_file("1.csv", text))
+    # Four keys stored for other devices (found while writing), three typed-text keys
+    # (found while validating).
+    shared = "".join(
+        f"V{n};TOPAS Lora W8;70B3D5E75E00010{n};70B3D5E75E000000;{key}\n"
+        for n, key in enumerate(keys.values())
+    )
+    typed = "".join(
+        f"P{n};TOPAS Lora W8;70B3D5E75E00020{n};70B3D5E75E000000;"
+        f"{f'typed-secret-{n:03d}'.encode().hex()}\n"
+        for n in range(3)
+    )
+    path = write_file("2.csv", HEADER + shared + typed)
+    outcome = run_import(world.alice, path)
+    assert (outcome.error_count, outcome.valid) == (0, 7)
+    assert (outcome.warning_count, len(outcome.warnings)) == (7, 3)
+    run = ImportRun._base_manager.latest("pk")
+    assert (run.warning_count, len(run.warnings)) == (7, 3)
+    page = client_for(world.alice).get(f"/catalogue/imports/{run.pk}/").content.decode()
+    assert "7 warnings in total." in page
+
+    monkeypatch.setattr(command, "SHOWN_WARNINGS", 2)
+    errors = io.StringIO()
+    again = write_file("3.csv", HEADER + shared.replace("V", "Y"))
+    call_command(
+        "devices",
+        "import",
+        str(again),
+        "--as",
+        world.alice.email,
+        stderr=errors,
+        stdout=io.StringIO(),
+    )
+    printed = errors.getvalue()
+    assert printed.count("warning: ") == 2
+    assert "… and 2 more warnings" in printed

@@ -135,6 +135,7 @@ class ImportRun(models.Model):
     error_count = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list)
     warnings = models.JSONField(default=list)
+    warning_count = models.PositiveIntegerField(default=0)
     finished_at = models.DateTimeField(null=True)
     #: The uploaded file, encrypted (see vault.spool); its key and the KEM password are
     #: stored only sealed by the vault. Removed when the import is done or dropped.

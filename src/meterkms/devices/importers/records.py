@@ -127,3 +127,17 @@ class RecordError:
 
 #: What a parser yields, in file order.
 ParsedItem = DeviceRecord | RecordError
+
+
+#: Problems of one kind an import keeps to show; all of them are counted.
+MAX_KEPT_PROBLEMS = 1000
+
+
+def keep(problems: list[RecordError], problem: RecordError) -> None:
+    """Keep ``problem`` while fewer than :data:`MAX_KEPT_PROBLEMS` are kept.
+
+    A file of millions of rows may have a problem in each; memory stays bounded, and the
+    caller counts them all.
+    """
+    if len(problems) < MAX_KEPT_PROBLEMS:
+        problems.append(problem)

@@ -31,7 +31,7 @@ from meterkms.core.errors import DomainError, PermissionDenied
 from meterkms.core.readahead import read_ahead
 from meterkms.devices.importers.base import ParseOptions
 from meterkms.devices.importers.dispatch import PARSERS, parse
-from meterkms.devices.importers.records import DeviceRecord, RecordError
+from meterkms.devices.importers.records import DeviceRecord, RecordError, keep
 from meterkms.devices.importing.validate import RecordValidator, ValidDevice
 from meterkms.devices.importing.writer import (
     DATA_COLUMNS,
@@ -55,7 +55,6 @@ ANALYZE_AFTER = 10_000
 ANALYZE_SHARE = 0.1
 #: Validated rows handed from the validating thread to the writing one at a time.
 READ_AHEAD_BATCH = 1000
-MAX_STORED_PROBLEMS = 1000
 PREVIEW_ROWS = 20
 Progress = Callable[[str, int], None]
 
@@ -99,12 +98,16 @@ class Outcome:
     errors: list[RecordError] = field(default_factory=list)
     error_count: int = 0
     warnings: list[RecordError] = field(default_factory=list)
+    warning_count: int = 0
     preview: list[dict[str, Any]] = field(default_factory=list)
 
     def add_error(self, error: RecordError) -> None:
         self.error_count += 1
-        if len(self.errors) < MAX_STORED_PROBLEMS:
-            self.errors.append(error)
+        keep(self.errors, error)
+
+    def add_warning(self, warning: RecordError) -> None:
+        self.warning_count += 1
+        keep(self.warnings, warning)
 
 
 class Source:
@@ -222,7 +225,7 @@ class _Pass:
             if result.blocking:
                 self.outcome.add_error(result)
             else:
-                self.outcome.warnings.append(result)
+                self.outcome.add_warning(result)
             return
         self.outcome.rows += 1
         if isinstance(result, list):
@@ -280,7 +283,7 @@ class _Pass:
                 continue
             for key in device.keys:
                 if key.fingerprint in shared:
-                    self.outcome.warnings.append(
+                    self.outcome.add_warning(
                         RecordError(
                             device.line,
                             key.slot.value,
@@ -395,7 +398,10 @@ def _run_pass(
                 worker.feed(result)
             collector.chunk_done()
         worker.flush()
-    worker.outcome.warnings.extend(worker.validator.warnings)
+    validator = worker.validator
+    for warning in validator.warnings:
+        worker.outcome.add_warning(warning)
+    worker.outcome.warning_count += validator.warning_count - len(validator.warnings)
     return worker.outcome
 
 
@@ -404,7 +410,8 @@ def _store(run: ImportRun, outcome: Outcome, state: str, **extra: Any) -> None:
     run.rows_done = outcome.rows
     run.error_count = outcome.error_count
     run.errors = [_as_dict(e) for e in outcome.errors]
-    run.warnings = [_as_dict(w) for w in outcome.warnings[:MAX_STORED_PROBLEMS]]
+    run.warnings = [_as_dict(w) for w in outcome.warnings]
+    run.warning_count = outcome.warning_count
     run.unchanged_count = outcome.unchanged
     run.state = state
     for name, value in extra.items():

@@ -15,7 +15,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from meterkms.devices.enums import DEFAULT_ALGORITHM, SLOT_ALGORITHMS, KeySlot
-from meterkms.devices.importers.records import DeviceRecord, RecordError
+from meterkms.devices.importers.records import DeviceRecord, RecordError, keep
 from meterkms.devices.models import DeviceType
 from meterkms.vault.algorithms import KEY_LENGTHS, Algorithm
 from meterkms.vault.errors import KeyMaterialError
@@ -76,7 +76,9 @@ class RecordValidator:
         self._generate = generate_missing
         self._fingerprinter = KeyFingerprinter(fingerprint_secret)
         self._seen_keys: dict[str, int] = {}
+        #: The first warnings (weak keys, …) and how many there were in all.
         self.warnings: list[RecordError] = []
+        self.warning_count = 0
 
     def validate(self, record: DeviceRecord) -> ValidDevice | list[RecordError]:
         """The valid device, or every problem of the record."""
@@ -202,7 +204,8 @@ class RecordValidator:
             if key is None:
                 key = parse_key(text, algorithm)
             for finding in ensure_acceptable(key, algorithm):
-                self.warnings.append(RecordError(line, column, finding.message))
+                self.warning_count += 1
+                keep(self.warnings, RecordError(line, column, finding.message))
         except KeyMaterialError as exc:
             # Vault messages describe lengths and findings, never the key's digits.
             problems.append(problem(line, column, str(exc)))

@@ -14,6 +14,7 @@ from meterkms.accounts.models import User
 from meterkms.core import context, tenancy
 from meterkms.core.errors import DomainError
 from meterkms.devices.importers.dispatch import PARSERS
+from meterkms.devices.importers.records import MAX_KEPT_PROBLEMS
 from meterkms.devices.importing.service import (
     ImportOptions,
     Source,
@@ -23,6 +24,9 @@ from meterkms.devices.importing.service import (
 )
 from meterkms.devices.models import DeviceType
 from meterkms.organisations.models import Organisation
+
+#: Warnings printed; the import run keeps more (MAX_KEPT_PROBLEMS) and counts them all.
+SHOWN_WARNINGS = 50
 
 
 class Command(BaseCommand):
@@ -99,8 +103,13 @@ class Command(BaseCommand):
         except DomainError as exc:
             raise CommandError(exc.message) from None
         self.stderr.write("")
-        for warning in outcome.warnings[:50]:
+        for warning in outcome.warnings[:SHOWN_WARNINGS]:
             self.stderr.write(f"warning: {warning}")
+        if outcome.warning_count > SHOWN_WARNINGS:
+            more = outcome.warning_count - SHOWN_WARNINGS
+            self.stderr.write(
+                f"… and {more} more warnings (import #{run.pk} keeps the first {MAX_KEPT_PROBLEMS})"
+            )
         for error in outcome.errors:
             self.stderr.write(f"error: {error}")
         seconds = time.monotonic() - started

@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from meterkms.devices.models import Device, DeviceKey, DeviceLabel
 from meterkms.vault.runtime import get_vault
-from tests.devices.conftest import HEADER, random_key, run_import
+from tests.devices.conftest import HEADER, random_key, run_import, type_id
+from tests.devices.importers.test_fuzz import samples
 from tests.support.personas import World
 
 WriteFile = Callable[[str, str], Path]
@@ -149,3 +152,46 @@ def test_a_generated_key_never_replaces_a_stored_one(world: World, write_file: W
     assert _device("G1").dev_eui == "70B3D5E75E0000FF"
     assert _versions("G1") == [(1, "active")]
     assert _opens_to("G1", 1, key)
+
+
+#: The type each sample file's devices get (the samples name none).
+SAMPLE_TYPES = {
+    "csv": "CalecST III WM-Bus",
+    "tts-csv": "TOPAS Lora W8",
+    "json": "TOPAS Lora W8",
+    "tts-json": "TOPAS Lora W8",
+    "xlsx": "Aquastream WM-Bus",
+    "kem": "CalecST III WM-Bus",
+    "keylist": "Aquastream WM-Bus",
+    "wmbusmeters": "Aquastream WM-Bus",
+}
+SUFFIXES = {"xlsx": ".xlsx", "kem": ".kem2", "json": ".json", "tts-json": ".json"}
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLE_TYPES))
+def test_reimporting_a_file_of_any_format_leaves_every_device_unchanged(
+    world: World, tmp_path: Path, name: str
+) -> None:
+    """What a format stores (addresses, media, versions, LoRaWAN ids) reads back equal."""
+    if name == "kem":
+        from meterkms.core import tenancy
+        from meterkms.devices.services import create_device_type
+
+        # A KEM file names its meters' type (MeterName).
+        with tenancy.acting_as(world.alice):
+            create_device_type(
+                actor=world.alice,
+                name="MC21",
+                technology="wM-Bus",
+                product_family="MULTICAL",
+                key_slots=["OMS"],
+            )
+    path = tmp_path / f"devices{SUFFIXES.get(name, '.txt')}"
+    path.write_bytes(samples([random_key() for _ in range(3)])[name])
+    options = {"format": name, "default_type_id": type_id(SAMPLE_TYPES[name])}
+    first = run_import(world.alice, path, **options)
+    assert (first.error_count, first.valid) == (0, 3), first.errors
+    second = run_import(world.alice, path, **options)
+    assert (second.error_count, second.valid, second.unchanged) == (0, 0, 3), second.errors
+    third = run_import(world.alice, path, update_existing=True, **options)
+    assert (third.error_count, third.updated, third.unchanged) == (0, 0, 3)

@@ -20,22 +20,22 @@ KEYS = [
 ]
 
 
-def _xlsx() -> bytes:
+def _xlsx(keys: list[str]) -> bytes:
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.append(["serial", "manufacturer", "meter_address", "key"])
-    for index, key in enumerate(KEYS):
+    for index, key in enumerate(keys):
         sheet.append([f"X{index}", "AMT", f"0000000{index}", key])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
 
 
-def _kem_zip() -> bytes:
+def _kem_zip(keys: list[str]) -> bytes:
     meters = "".join(
         f"<Meter><MeterName>MC21</MeterName><SerialNo>1234567{i}</SerialNo>"
         f"<VendorId>KAM</VendorId><DEK>{key}</DEK></Meter>"
-        for i, key in enumerate(KEYS)
+        for i, key in enumerate(keys)
     )
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -45,36 +45,44 @@ def _kem_zip() -> bytes:
     return out.getvalue()
 
 
-SAMPLES: dict[str, bytes] = {
-    "csv": (
-        "\ufeffserial;manufacturer;meter_address;medium;slot;key\r\n"
-        + "".join(f'"S{i}";AMT;1234567{i};07;OMS;{k}\r\n' for i, k in enumerate(KEYS))
-    ).encode(),
-    "tts-csv": (
-        "dev_eui;join_eui;lorawan_version;app_key\n"
-        + "".join(
-            f"70B3D57ED000000{i};70B3D57ED0000000;MAC_V1_0_4;{k}\n" for i, k in enumerate(KEYS)
-        )
-    ).encode(),
-    "json": json.dumps(
-        [{"serial": f"J{i}", "keys": [{"slot": "AppKey", "key": k}]} for i, k in enumerate(KEYS)]
-    ).encode(),
-    "tts-json": "".join(
-        json.dumps(
-            {
-                "ids": {"dev_eui": f"70B3D57ED000000{i}", "join_eui": "70B3D57ED0000000"},
-                "root_keys": {"app_key": {"key": k}},
-            }
-        )
-        for i, k in enumerate(KEYS)
-    ).encode(),
-    "xlsx": _xlsx(),
-    "kem": _kem_zip(),
-    "keylist": "".join(f"AMT;1234567{i};{k}\n" for i, k in enumerate(KEYS)).encode(),
-    "wmbusmeters": "".join(
-        f"name=W{i}\ndriver=auto\nid=1234567{i}\nkey={k}\n\n" for i, k in enumerate(KEYS)
-    ).encode(),
-}
+def samples(keys: list[str]) -> dict[str, bytes]:
+    """A small valid file of each format with one device per key."""
+    return {
+        "csv": (
+            "\ufeffserial;manufacturer;meter_address;medium;slot;key\r\n"
+            + "".join(f'"S{i}";AMT;1234567{i};07;OMS;{k}\r\n' for i, k in enumerate(keys))
+        ).encode(),
+        "tts-csv": (
+            "dev_eui;join_eui;lorawan_version;app_key\n"
+            + "".join(
+                f"70B3D57ED000000{i};70B3D57ED0000000;MAC_V1_0_4;{k}\n" for i, k in enumerate(keys)
+            )
+        ).encode(),
+        "json": json.dumps(
+            [
+                {"serial": f"J{i}", "keys": [{"slot": "AppKey", "key": k}]}
+                for i, k in enumerate(keys)
+            ]
+        ).encode(),
+        "tts-json": "".join(
+            json.dumps(
+                {
+                    "ids": {"dev_eui": f"70B3D57ED000000{i}", "join_eui": "70B3D57ED0000000"},
+                    "root_keys": {"app_key": {"key": k}},
+                }
+            )
+            for i, k in enumerate(keys)
+        ).encode(),
+        "xlsx": _xlsx(keys),
+        "kem": _kem_zip(keys),
+        "keylist": "".join(f"AMT;1234567{i};{k}\n" for i, k in enumerate(keys)).encode(),
+        "wmbusmeters": "".join(
+            f"name=W{i}\ndriver=auto\nid=1234567{i}\nkey={k}\n\n" for i, k in enumerate(keys)
+        ).encode(),
+    }
+
+
+SAMPLES: dict[str, bytes] = samples(KEYS)
 
 MUTATION = st.lists(
     st.tuples(

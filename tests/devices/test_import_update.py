@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from meterkms.devices.models import Device, DeviceKey, DeviceLabel
+from meterkms.devices.models import Device, DeviceEvent, DeviceKey, DeviceLabel
 from meterkms.vault.runtime import get_vault
 from tests.devices.conftest import HEADER, random_key, run_import, type_id
 from tests.devices.importers.test_fuzz import samples
@@ -33,6 +33,11 @@ def _device(serial: str) -> Device:
 def _versions(serial: str) -> list[tuple[int, str]]:
     keys = DeviceKey._base_manager.filter(device__serial=serial).order_by("version")
     return [(key.version, key.state) for key in keys]
+
+
+def _history(serial: str) -> list[tuple[str, dict]]:
+    events = DeviceEvent._base_manager.filter(device__serial=serial).order_by("pk")
+    return [(event.action, event.details) for event in events]
 
 
 def _opens_to(serial: str, version: int, key: str) -> bool:
@@ -118,9 +123,15 @@ def test_many_devices_are_updated_in_one_import_each_to_its_next_version(
         if index < 20:
             assert _versions(serial) == [(1, "deactivated"), (2, "deactivated"), (3, "active")]
             assert _opens_to(serial, 3, keys[serial])
+            runs = [details["run"] for _action, details in _history(serial)]
+            assert _history(serial) == [
+                ("import.updated", {"run": run, "new_keys": ["AppKey"]}) for run in runs
+            ]
+            assert len(set(runs)) == 2
         else:
             assert _versions(serial) == [(1, "active")]
             assert _opens_to(serial, 1, keys[serial])
+            assert _history(serial) == []
         assert _device(serial).dev_eui == (f"70B3D5E75E{index:06X}" if index < 10 else "")
 
 
@@ -139,6 +150,10 @@ def test_an_update_changes_the_type_and_adds_labels(world: World, write_file: Wr
     )
     assert names == {"lot-1", "spare"}
     assert _versions("T1") == [(1, "active")]
+    ((action, details),) = _history("T1")
+    assert (action, details["new_keys"]) == ("import.updated", [])
+    event = DeviceEvent._base_manager.get(device=device)
+    assert event.actor_label.startswith("Alice")
 
 
 def test_a_generated_key_never_replaces_a_stored_one(world: World, write_file: WriteFile) -> None:

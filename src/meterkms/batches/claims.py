@@ -29,8 +29,8 @@ from typing import Any
 from django.db import connection
 from django.utils.translation import gettext as _
 
-from meterkms.batches.bulk import member_of
 from meterkms.core.errors import DomainError
+from meterkms.core.sqlsets import member_of
 from meterkms.devices.enums import ClaimStatus
 from meterkms.devices.labels import sync_label_links
 

@@ -29,6 +29,7 @@ from meterkms.batches.models import Batch, ClaimRequest, ConfirmationState
 from meterkms.batches.services.common import MAX_DETAILS, clean_text, subtree_values, user_of
 from meterkms.core.errors import DomainError, NotFound, PermissionDenied
 from meterkms.devices.models import Device
+from meterkms.devices.services import history
 from meterkms.organisations.permissions import Perm
 
 NOTE_MAX = 200
@@ -122,21 +123,19 @@ def _claim(actor: Any, rows: list[bulk.DeviceRow], visible: set[Any]) -> ClaimOu
         if batch.needs_confirmation:
             claims.apply(Step.REQUEST, ids, recipient=recipient, batch=batch_id)
             request = _join_request(batch, actor, len(ids))
-            bulk.write_history(
-                ids, "claim.requested", actor, batch=batch.reference, request=request.pk
-            )
+            history(ids, "claim.requested", actor, batch=batch.reference, request=request.pk)
             batch.confirmation_state = ConfirmationState.REQUESTED
             outcome.pending += len(ids)
             outcome.requests.append(request)
         else:
             claims.apply(Step.CLAIM_OFFER, ids, recipient=recipient, batch=batch_id)
-            bulk.write_history(ids, "device.claimed", actor, batch=batch.reference)
+            history(ids, "device.claimed", actor, batch=batch.reference)
             claimed.extend(ids)
         batch.is_open = bulk.has_offers(batch_id)
         batch.save(update_fields=["confirmation_state", "is_open"])
     for owner, ids in own.items():
         claims.apply(Step.CLAIM_OWN, ids, owner=owner)
-        bulk.write_history(ids, "device.claimed", actor)
+        history(ids, "device.claimed", actor)
         claimed.extend(ids)
     outcome.claimed = len(claimed)
     _audit(actor, claimed, outcome.requests, batches)
@@ -223,7 +222,7 @@ def _decide(actor: Any, request: ClaimRequest, note: str, *, confirm: bool) -> C
     step = Step.CONFIRM if confirm else Step.REJECT
     claims.apply(step, ids, recipient=recipient, batch=batch.pk)
     action = "claim.confirmed" if confirm else "claim.rejected"
-    bulk.write_history(ids, action, actor, batch=batch.reference, request=request.pk, note=note)
+    history(ids, action, actor, batch=batch.reference, request=request.pk, note=note)
     batch.confirmation_state = (
         ConfirmationState.CONFIRMED if confirm else ConfirmationState.REJECTED
     )

@@ -22,6 +22,7 @@ from meterkms.batches.services.common import (
     user_of,
 )
 from meterkms.core.errors import PermissionDenied
+from meterkms.devices.services import history
 from meterkms.organisations.models import Organisation
 from meterkms.organisations.permissions import ROLE_PERMS, Perm
 from meterkms.organisations.queries import recipient_choices
@@ -72,7 +73,7 @@ def create_batch(
         recipient=bulk.org_value(recipient.pk),
         batch=batch.pk,
     )
-    bulk.write_history(ids, "batch.created", actor, batch=reference, recipient=recipient.name)
+    history(ids, "batch.created", actor, batch=reference, recipient=recipient.name)
     record(
         Action.BATCH_CREATED,
         actor=actor,

@@ -30,6 +30,7 @@ from meterkms.batches.services.common import (
     user_of,
 )
 from meterkms.core.errors import NotFound, PermissionDenied
+from meterkms.devices.services import history
 from meterkms.organisations.models import Organisation
 from meterkms.organisations.permissions import Perm
 from meterkms.organisations.queries import recipient_choices
@@ -89,7 +90,7 @@ def _hand_over(
     target = bulk.org_value(receiver.pk)
     for owner, ids in by_owner.items():
         claims.apply(claims.Step.HAND_OVER, ids, owner=owner, receiver=target)
-        bulk.write_history(
+        history(
             ids,
             "ownership.transferred",
             actor,

@@ -461,6 +461,7 @@ def import_file(
         manufacturer_id=run.organisation_id,
         owner_id=run.organisation_id,
         run_id=run.pk,
+        actor=actor,
     )
     try:
         with transaction.atomic():

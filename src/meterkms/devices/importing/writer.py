@@ -19,6 +19,7 @@ from meterkms.devices.enums import ClaimStatus
 from meterkms.devices.importing.validate import ValidDevice, ValidKey
 from meterkms.devices.labels import sync_label_links
 from meterkms.devices.models import Device, DeviceKey, DeviceLabel, KeyState, Label
+from meterkms.devices.services import history
 from meterkms.vault.engine import Vault
 
 DEVICE_COLUMNS = (
@@ -158,9 +159,11 @@ class DeviceWriter:
         manufacturer_id: Any,
         owner_id: Any,
         run_id: int,
+        actor: Any = None,
         now: datetime | None = None,
     ) -> None:
         self.vault = vault
+        self.actor = actor
         self.manufacturer_id = manufacturer_id
         self.owner_id = owner_id
         self.run_id = run_id
@@ -224,7 +227,21 @@ class DeviceWriter:
         if replaced:
             self._replace_keys(replaced)
         self._write_labels([stored.id for _valid, stored in devices], [v for v, _s in devices])
+        self._record_updates(devices, replaced)
         self.written_updates += len(devices)
+
+    def _record_updates(
+        self, devices: list[tuple[ValidDevice, Stored]], replaced: list[tuple[int, ValidKey]]
+    ) -> None:
+        """A history line per updated device: the import, and the slots that got a new key."""
+        slots: dict[int, list[str]] = defaultdict(list)
+        for pk, key in replaced:
+            slots[pk].append(key.slot.value)
+        groups: dict[tuple[str, ...], list[int]] = defaultdict(list)
+        for _valid, stored in devices:
+            groups[tuple(sorted(slots.get(stored.id, ())))].append(stored.id)
+        for new_keys, ids in groups.items():
+            history(ids, "import.updated", self.actor, run=self.run_id, new_keys=list(new_keys))
 
     def _replace_keys(self, replaced: list[tuple[int, ValidKey]]) -> None:
         """New active versions of the given keys; their live predecessors deactivated."""

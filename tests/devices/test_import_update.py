@@ -210,3 +210,26 @@ def test_reimporting_a_file_of_any_format_leaves_every_device_unchanged(
     assert (second.error_count, second.valid, second.unchanged) == (0, 0, 3), second.errors
     third = run_import(world.alice, path, update_existing=True, **options)
     assert (third.error_count, third.updated, third.unchanged) == (0, 0, 3)
+
+
+def test_a_new_key_for_a_device_owned_elsewhere_now_is_a_warning(
+    world: World, write_file: WriteFile
+) -> None:
+    """After a claim or hand-over, the new owner holds the old key: the import says so."""
+    first, second = random_key(), random_key()
+    run_import(
+        world.alice, write_file("1.csv", _csv({"serial": "C1", "dev_eui": "", "key": first}))
+    )
+    Device._base_manager.filter(serial="C1").update(owner=world.org_b)
+    retyped = write_file(
+        "2.csv", _csv({"serial": "C1", "dev_eui": "70B3D5E75E0000C1", "key": first})
+    )
+    data_only = run_import(world.alice, retyped, update_existing=True)
+    assert (data_only.error_count, data_only.updated, data_only.warning_count) == (0, 1, 0)
+    rekeyed = write_file("3.csv", _csv({"serial": "C1", "dev_eui": "", "key": second}))
+    outcome = run_import(world.alice, rekeyed, update_existing=True)
+    assert (outcome.error_count, outcome.updated) == (0, 1)
+    ((line, column, message),) = [(w.line, w.field, w.message) for w in outcome.warnings]
+    assert (line, column) == (2, "AppKey")
+    assert "another organisation" in message
+    assert _versions("C1") == [(1, "deactivated"), (2, "active")]

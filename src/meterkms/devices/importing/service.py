@@ -272,6 +272,8 @@ class _Pass:
                 continue
             elif self.update_existing:
                 changed.append((device, known))
+                if not known.owned:
+                    self._warn_new_keys_elsewhere(device, known)
             else:
                 self.outcome.add_error(
                     RecordError(
@@ -281,8 +283,10 @@ class _Pass:
                     )
                 )
                 continue
+            own = known.keys if known is not None else {}
             for key in device.keys:
-                if key.fingerprint in shared:
+                # An updated device's unchanged key is stored for the device itself.
+                if key.fingerprint in shared and own.get(key.slot.value) != key.fingerprint:
                     self.outcome.add_warning(
                         RecordError(
                             device.line,
@@ -291,6 +295,21 @@ class _Pass:
                         )
                     )
         return fresh, changed
+
+    def _warn_new_keys_elsewhere(self, device: ValidDevice, known: Stored) -> None:
+        """A device claimed or handed over meanwhile gets a new key: its owner holds the old."""
+        for key in device.keys:
+            if not key.generated and known.keys.get(key.slot.value) != key.fingerprint:
+                self.outcome.add_warning(
+                    RecordError(
+                        device.line,
+                        key.slot.value,
+                        _(
+                            "the device belongs to another organisation now, "
+                            "which must download its new key"
+                        ),
+                    )
+                )
 
 
 def _same(known: Stored, device: ValidDevice) -> bool:
@@ -308,6 +327,7 @@ def _existing(manufacturer_id: Any, serials: list[str]) -> dict[str, Stored]:
     """Existing devices of the manufacturer among ``serials``: id, type, data, live keys."""
     owner = Device._meta.get_field("manufacturer").get_db_prep_save(manufacturer_id, connection)
     columns = ", ".join(f"dd.{name}" for name in ("id", "device_type_id", *DATA_COLUMNS))
+    columns += ", dd.owner_id = dd.manufacturer_id AS owned"
     live = f"k.state IN ({', '.join(['%s'] * len(LIVE_STATES))})"
     join = f"LEFT JOIN devices_devicekey k ON k.device_id = dd.id AND {live}"
     if connection.vendor == "postgresql":
@@ -334,12 +354,11 @@ def _existing(manufacturer_id: Any, serials: list[str]) -> dict[str, Stored]:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     found: dict[str, Stored] = {}
-    for serial, pk, type_id, *data, slot, fingerprint in rows:
+    for serial, pk, type_id, *data, owned, slot, fingerprint in rows:
         stored = found.get(serial)
         if stored is None:
-            stored = found[serial] = Stored(
-                pk, type_id, dict(zip(DATA_COLUMNS, data, strict=True)), {}
-            )
+            fields = dict(zip(DATA_COLUMNS, data, strict=True))
+            stored = found[serial] = Stored(pk, type_id, bool(owned), fields, {})
         if slot is not None:
             stored.keys[slot] = fingerprint
     return found

@@ -63,10 +63,11 @@ LIVE_STATES = (KeyState.ACTIVE.value, KeyState.PRE_ACTIVE.value)
 
 @dataclass(frozen=True, slots=True)
 class Stored:
-    """A device of the catalogue as an import compares it: type, data, live key fingerprints."""
+    """A device of the catalogue as an import compares it: type, owner, data, live keys."""
 
     id: int
     type_id: int
+    owned: bool  # still owned by the manufacturer (not claimed or handed over)
     fields: dict[str, Any]
     keys: dict[str, str]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from meterkms.core.dburl import parse_database_url
@@ -76,9 +77,41 @@ def test_database_urls() -> None:
         "db.example",
         "6543",
     )
-    assert pg["OPTIONS"] == {"sslmode": "require"}
+    assert pg["OPTIONS"] == {
+        "sslmode": "require",
+        "options": "-c max_parallel_workers_per_gather=0",
+    }
+    tuned = parse_database_url("postgresql:///kms?options=-c%20max_parallel_workers_per_gather%3D4")
+    assert tuned["OPTIONS"]["options"] == (
+        "-c max_parallel_workers_per_gather=0 -c max_parallel_workers_per_gather=4"
+    )
     lite = parse_database_url("sqlite:////var/lib/meterkms/db.sqlite3")
     assert lite["NAME"] == "/var/lib/meterkms/db.sqlite3"
     assert "synchronous=FULL" in lite["OPTIONS"]["init_command"]
     with pytest.raises(ImproperlyConfigured, match="unsupported scheme"):
         parse_database_url("mysql://x/y")
+
+
+@pytest.mark.skipif(
+    not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+    reason="runs in the PostgreSQL pass of the suite",
+)
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_postgresql_connections_start_no_parallel_workers_unless_the_url_says() -> None:
+    import psycopg
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        assert cursor.fetchone()[0] == "0"
+    current = connection.settings_dict
+    tuned = parse_database_url("postgresql:///x?options=-c%20max_parallel_workers_per_gather%3D3")
+    with psycopg.connect(
+        host=current["HOST"],
+        port=current["PORT"] or None,
+        user=current["USER"],
+        dbname=current["NAME"],
+        options=tuned["OPTIONS"]["options"],
+    ) as other:
+        assert other.execute("SHOW max_parallel_workers_per_gather").fetchone()[0] == "3"

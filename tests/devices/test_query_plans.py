@@ -34,7 +34,9 @@ def _plan(queryset) -> str:
 @pytest.mark.parametrize(
     ("lookup", "index"),
     [
-        ({"serial__contains": "0042"}, "device_serial_trgm"),
+        ({"serial__gram_contains": "0042"}, "device_serial_grams"),
+        ({"serial__gram_contains": "004"}, "device_serial_grams"),
+        ({"serial__gram_contains": "99999"}, "device_serial_grams"),
         ({"serial__gte": "ABC", "serial__lt": "ABD"}, "device_serial"),
     ],
 )
@@ -60,6 +62,7 @@ def test_the_list_filter_emits_the_indexable_contains_shape(world: World) -> Non
         ).qs
         sql = str(queryset.query)
     assert "LIKE %0042%" in sql
+    assert "meterkms_serial_grams" in sql
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="runs in the PostgreSQL pass of the suite")

@@ -3,7 +3,8 @@
 Two schemes are supported: ``sqlite:///absolute/path.sqlite3`` (the embedded default) and
 ``postgresql://user:password@host:port/name?sslmode=...`` (production). SQLite runs in WAL
 mode with ``synchronous=FULL`` so that an acknowledged write survives a power cut, and with
-``BEGIN IMMEDIATE`` so that writers queue instead of failing on lock upgrades.
+``BEGIN IMMEDIATE`` so that writers queue instead of failing on lock upgrades. PostgreSQL
+connections start no parallel workers for a query (:data:`PG_SESSION_SETTINGS`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,13 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON;"
     "PRAGMA busy_timeout=30000;"
 )
+
+#: Server settings of every PostgreSQL connection, after any ``options`` the URL gives (which
+#: may override them). No parallel workers per query: the lists and look-ups read few rows
+#: through indexes, and starting two workers cost 8 ms per query on a two-core server — a
+#: "serial contains" page took 11 ms instead of 2.5 ms whenever the planner chose them.
+#: Index builds keep their own setting (``max_parallel_maintenance_workers``).
+PG_SESSION_SETTINGS = "-c max_parallel_workers_per_gather=0"
 
 
 def sqlite_database(path: Path) -> dict[str, Any]:
@@ -49,6 +57,8 @@ def parse_database_url(url: str) -> dict[str, Any]:
         if not name:
             raise ImproperlyConfigured("METERKMS_DATABASE_URL: PostgreSQL URL needs a name")
         options = dict(parse_qsl(parts.query))
+        # libpq applies the settings in order: the URL's own come last and win.
+        options["options"] = f"{PG_SESSION_SETTINGS} {options.get('options', '')}".strip()
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": name,

@@ -9,7 +9,11 @@ class DevicesConfig(AppConfig):
     label = "devices"
 
     def ready(self) -> None:
+        from meterkms.devices.grams import GramContains
+        from meterkms.devices.models import Device
         from meterkms.devices.seeds import seed_device_types
+
+        Device._meta.get_field("serial").register_lookup(GramContains)
 
         # After every migrate (and every test flush): the manual's types always exist.
         post_migrate.connect(seed_device_types, sender=self)

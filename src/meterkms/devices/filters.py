@@ -44,7 +44,7 @@ def filter_text(queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset
     upper = text.upper().replace(" ", "").replace(":", "").replace("-", "")
     return queryset.filter(
-        Q(serial__contains=text)
+        Q(serial__gram_contains=text)
         | Q(dev_eui=upper)
         | Q(meter_address=text)
         | Q(module_address=upper)
@@ -95,7 +95,7 @@ class DeviceFilter(django_filters.FilterSet):
     serial_contains = django_filters.CharFilter(
         label=_("Serial number contains"),
         field_name="serial",
-        lookup_expr="contains",
+        lookup_expr="gram_contains",
         max_length=64,
     )
     device_type = django_filters.ModelChoiceFilter(

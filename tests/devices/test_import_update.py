@@ -233,3 +233,30 @@ def test_a_new_key_for_a_device_owned_elsewhere_now_is_a_warning(
     assert (line, column) == (2, "AppKey")
     assert "another organisation" in message
     assert _versions("C1") == [(1, "deactivated"), (2, "active")]
+
+
+def test_only_serials_within_the_registered_span_are_looked_up(
+    world: World, write_file: WriteFile
+) -> None:
+    """Serials below the manufacturer's first or above its last cannot exist: no look-up;
+    those within are compared as always (unchanged, or an error when they differ)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    rows = {s: {"serial": s, "dev_eui": "", "key": random_key()} for s in ("M100", "M200")}
+    assert run_import(world.alice, write_file("1.csv", _csv(*rows.values()))).error_count == 0
+    outside = _csv(*({"serial": s, "dev_eui": "", "key": random_key()} for s in ("L9", "M3")))
+    with CaptureQueriesContext(connection) as queries:
+        fresh = run_import(world.alice, write_file("2.csv", outside))
+    assert (fresh.error_count, fresh.valid, fresh.unchanged) == (0, 2, 0)
+    assert not [q for q in queries.captured_queries if "dd.serial" in q["sql"]]
+    within = _csv(
+        rows["M100"],  # identical
+        {"serial": "M200", "dev_eui": "", "key": random_key()},  # another key
+        {"serial": "M150", "dev_eui": "", "key": random_key()},  # new, within the span
+        {"serial": "M3", "dev_eui": "", "key": random_key()},  # the span's new end
+    )
+    outcome = run_import(world.alice, write_file("3.csv", within))
+    assert (outcome.valid, outcome.unchanged) == (1, 1)
+    assert [(e.line, e.field) for e in outcome.errors] == [(3, "serial"), (5, "serial")]
+    assert not Device._base_manager.filter(serial="M150").exists()

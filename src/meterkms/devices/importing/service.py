@@ -259,7 +259,9 @@ class _Pass:
         """New devices, and changed ones with what is stored; identical ones count as
         unchanged. A changed device is an error unless updates were asked for.
         """
-        existing = _existing(self.manufacturer_id, [d.serial for d in devices])
+        span = _serial_span(self.manufacturer_id)
+        candidates = [d.serial for d in devices if span and span[0] <= d.serial <= span[1]]
+        existing = _existing(self.manufacturer_id, candidates) if candidates else {}
         shared = _shared_keys([k.fingerprint for d in devices for k in d.keys])
         fresh: list[ValidDevice] = []
         changed: list[tuple[ValidDevice, Stored]] = []
@@ -321,6 +323,26 @@ def _same(known: Stored, device: ValidDevice) -> bool:
         and all(known.fields.get(name) == value for name, value in given_fields(device).items())
         and all(known.keys.get(slot) == fingerprint for slot, fingerprint in given.items())
     )
+
+
+def _serial_span(manufacturer_id: Any) -> tuple[str, str] | None:
+    """The smallest and the largest serial the manufacturer has registered; None: none.
+
+    A serial outside the span cannot exist, so it needs no look-up: new production is
+    usually numbered on from the last, and a first import probes nothing. Read per chunk,
+    the span includes what other imports committed meanwhile and this one wrote so far.
+    Python orders strings by code point, as the byte-ordered column does.
+    """
+    owner = Device._meta.get_field("manufacturer").get_db_prep_save(manufacturer_id, connection)
+    table = Device._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT (SELECT MIN(serial) FROM "{table}" WHERE manufacturer_id = %s), '  # noqa: S608
+            f'(SELECT MAX(serial) FROM "{table}" WHERE manufacturer_id = %s)',
+            [owner, owner],
+        )
+        low, high = cursor.fetchone()
+    return None if low is None else (low, high)
 
 
 def _existing(manufacturer_id: Any, serials: list[str]) -> dict[str, Stored]:

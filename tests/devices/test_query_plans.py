@@ -61,8 +61,8 @@ def test_the_list_filter_emits_the_indexable_contains_shape(world: World) -> Non
             actor=world.alice,
         ).qs
         sql = str(queryset.query)
-    assert "LIKE %0042%" in sql
     assert "meterkms_serial_grams" in sql
+    assert "strpos" in sql
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="runs in the PostgreSQL pass of the suite")

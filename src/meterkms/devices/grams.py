@@ -9,7 +9,7 @@ the lexemes of a ``tsvector`` in a GIN index:
   4-gram at the match, or the last three characters when the match ends the serial): a
   prefix query (``'abc':*``) finds it.
 
-Shorter patterns get no index condition. The ``LIKE`` stays in the query: the index only
+Shorter patterns get no index condition. The exact test stays in the query: the index only
 narrows the candidates, it never decides a match. The trigram index it replaces found, for
 "99999", every serial containing "999" (46,000 of 10,000,000), each rechecked on its table
 page; the 4-gram "9999" leaves 3,700.
@@ -20,7 +20,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Lookup
-from django.db.models.lookups import Contains
 
 #: The gram length; the database function of migration ``devices 0009`` uses the same.
 GRAM = 4
@@ -58,21 +57,32 @@ def _lexeme(text: str) -> str:
 
 
 class GramContains(Lookup):  # type: ignore[type-arg]
-    """``serial__gram_contains``: ``contains``, narrowed by the gram index on PostgreSQL.
+    """``serial__gram_contains``: the serial contains the text, exact case, on every database.
 
-    Registered on ``Device.serial`` only: the condition is fast where the index exists and
-    a per-row function call anywhere else. Other databases get the plain ``contains``.
+    PostgreSQL: ``strpos(serial, text) > 0`` narrowed by the gram index. ``strpos`` and not
+    ``LIKE``: no wildcard to escape, and the planner takes a function's result for a third
+    of the rows instead of multiplying its histogram guess for ``LIKE`` with the gram
+    condition's (which the ``LIKE`` implies): for "ZRI0", 1,250,000 matches of 10,000,000,
+    it expected 155,000 with ``LIKE`` and 427,000 with ``strpos``; the device list shows
+    such estimates, and uses them to choose how to read a page. SQLite: ``instr``, which,
+    unlike its ``LIKE``, tells upper from lower case, as PostgreSQL and the prefix filter do.
+
+    Registered on ``Device.serial`` only: the gram condition is fast where the index exists
+    and a per-row function call anywhere else.
     """
 
     lookup_name = "gram_contains"
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
-        like_sql, like_params = compiler.compile(Contains(self.lhs, self.rhs))
-        query = gram_query(self.rhs) if isinstance(self.rhs, str) else None
-        if connection.vendor != "postgresql" or query is None:
-            return like_sql, list(like_params)
         column, column_params = compiler.compile(self.lhs)
+        text = str(self.rhs)
+        if connection.vendor != "postgresql":
+            return f"instr({column}, %s) > 0", [*column_params, text]
+        contains = f"strpos({column}, %s) > 0"
+        query = gram_query(text)
+        if query is None:
+            return contains, [*column_params, text]
         return (
-            f"({FUNCTION}({column}) @@ %s::tsquery AND {like_sql})",
-            [*column_params, query, *like_params],
+            f"({FUNCTION}({column}) @@ %s::tsquery AND {contains})",
+            [*column_params, query, *column_params, text],
         )

@@ -265,3 +265,48 @@ def test_the_device_list_fetches_a_narrow_page_by_id_within_the_scope(world: Wor
     assert len(fetch) == 1
     assert "devices_device_labels" not in fetch[0]  # the label's ids are not read again
     assert str(world.org_a.pk).replace("-", "") in fetch[0].replace("-", "")  # still scoped
+
+
+@pytest.mark.parametrize(
+    ("limit", "offset", "cap", "total", "exact"),
+    [
+        (5, 0, 100, 32, True),
+        (5, 30, 100, 32, True),  # the last page: its end is the total
+        (10, 10, 20, 20, False),
+        (5, 25, 20, 20, False),  # a full page past the cap
+        (10, 25, 20, 32, True),
+    ],
+)
+def test_an_ordered_source_gives_the_page_and_its_count_in_two_short_statements(
+    mixed, limit, offset, cap, total, exact
+):
+    """A source read in its own order (a label's links): the page's ids from the range,
+    the count from the range alone; no window sorting every match."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ordered = mixed.order_by("serial", "pk")
+    with CaptureQueriesContext(connection) as queries:
+        page = paginate(
+            mixed.order_by("serial"),
+            limit=limit,
+            offset=offset,
+            cap=cap,
+            estimate=True,
+            narrow=(ordered, "pk"),
+        )
+    assert page.items == list(ordered[offset : offset + limit])
+    assert (page.total, page.exact, page.estimated) == (total, exact, False)
+    assert not [q for q in queries.captured_queries if "OVER ()" in q["sql"]]
+    assert not [q for q in queries.captured_queries if "EXPLAIN" in q["sql"]]
+
+
+def test_an_ordered_source_past_its_end_is_empty_and_counted(mixed):
+    page = paginate(
+        mixed.order_by("serial"),
+        limit=10,
+        offset=100,
+        estimate=True,
+        narrow=(mixed.order_by("serial", "pk"), "pk"),
+    )
+    assert (page.items, page.total, page.exact) == ([], 32, True)

@@ -14,7 +14,9 @@ counted and sorted by the database in the same statement, and then only the page
 full. A few thousand matches scattered over as many table pages (a label's devices, a rare
 substring of the serial) used to be read twice, once for the sorted page and once for the
 count. A result expected past the cap is paged and counted (capped) as usual; one that
-turns out bigger than expected is not counted again.
+turns out bigger than expected is not counted again. A list that has a source readable in
+its own order from an index (a label's links) takes the page's ids from that range and the
+count from it alone (:func:`ordered_page`): nothing to sort.
 """
 
 from __future__ import annotations
@@ -85,24 +87,20 @@ def narrow_page(
     cap: int = COUNT_CAP,
     *,
     id_field: str = "pk",
-    ordered: bool = False,
 ) -> tuple[list[Any] | None, int, bool] | None:
     """``(ids of the page's rows in order, total, exact)`` from one statement, or None.
 
     The database reads the id (``id_field``) and sort keys of at most ``cap`` + 1 matching
-    rows, counts them and sorts them; only the page's ids come back. Without ``ordered``
-    those rows are any ``cap`` + 1, so more of them than ``cap`` give ``(None, cap, False)``:
-    the total is known ("10,000+"), the page must be read in order as usual. ``ordered``:
-    the queryset reads cheaply in its own order (an index range), so the first rows up to
-    the page's end are read in order, and a page of a bigger result comes back with
-    ``(cap, False)`` as its total. None when the page lies past the end (there is no row to
-    carry the count).
+    rows, counts them and sorts them; only the page's ids come back. Those rows are any
+    ``cap`` + 1, so more of them than ``cap`` give ``(None, cap, False)``: the total is
+    known ("10,000+"), the page must be read in order as usual. None when the page lies
+    past the end (there is no row to carry the count).
     """
     ordering = _ordering(queryset, id_field)
     keys = {f"narrow_{index}": F(term.lstrip("-")) for index, term in enumerate(ordering)}
-    inner = queryset.order_by(*(ordering if ordered else ()))
+    inner = queryset.order_by()
     inner = inner.annotate(narrow_pk=F(id_field), **keys).values("narrow_pk", *keys)
-    limit = (max(cap, start + size) if ordered else cap) + 1
+    limit = cap + 1
     connection = connections[queryset.db]
     try:
         sql, params = inner[:limit].query.get_compiler(queryset.db).as_sql()
@@ -125,7 +123,26 @@ def narrow_page(
     counted = int(found[0][1])
     if counted < limit:
         return ids, counted, True
-    return (ids if ordered else None), cap, False
+    return None, cap, False
+
+
+def ordered_page(
+    source: QuerySet, start: int, size: int, cap: int = COUNT_CAP, *, id_field: str = "pk"
+) -> tuple[list[Any], int, bool] | None:
+    """``(ids of the page's rows in order, total, exact)`` of a source that an index reads
+    in its own order (a label's links), or None past the end.
+
+    The page's ids come from the first rows of the index range, and the count from the
+    same range's entries alone: two short statements, where one that counted and sorted
+    every match in a window spent 2–3 ms on a label of 4,500 devices.
+    """
+    ids = list(source.values_list(id_field, flat=True)[start : start + size])
+    if len(ids) < size:
+        if not ids and start > 0:
+            return None
+        return ids, start + len(ids), True
+    total, exact = capped_count(source, cap)
+    return ids, max(total, start + len(ids)) if exact else total, exact
 
 
 @dataclass(frozen=True)
@@ -210,7 +227,7 @@ def paginate(
     found = None
     if estimate and narrow is not None:
         source, id_field = narrow
-        found = narrow_page(source, start, size, cap, id_field=id_field, ordered=True)
+        found = ordered_page(source, start, size, cap, id_field=id_field)
     elif estimate:
         guess = estimated_count(queryset)
         # Expected to fit on the page (a DevEUI, an address): the page alone is one statement.

@@ -22,27 +22,29 @@ def _memo[T](actor: Any, name: str, compute: Callable[[], T]) -> T:
     return cached
 
 
+def _subtree(actor: Any) -> tuple[list[Any], bool]:
+    """Ids of the organisations in the actor's subtree, and whether devices are offered to
+    any of them: one statement, once per actor object (every device list asks both)."""
+
+    def read() -> tuple[list[Any], bool]:
+        from meterkms.devices.models import Device
+
+        offered = models.Exists(Device._base_manager.filter(claimable_by_id=models.OuterRef("pk")))
+        rows = (
+            Organisation._base_manager.filter(subtree_filter("path", actor.organisation_path))
+            .order_by()
+            .annotate(offered=offered)
+            .values_list("id", "offered")
+        )
+        found = list(rows)
+        return [pk for pk, _ in found], any(has for _, has in found)
+
+    return _memo(actor, "_meterkms_subtree", read)
+
+
 def subtree_ids(actor: Any) -> list[Any]:
     """Ids of the organisations in the actor's subtree."""
-    return _memo(
-        actor,
-        "_meterkms_subtree_ids",
-        lambda: list(
-            Organisation._base_manager.filter(
-                subtree_filter("path", actor.organisation_path)
-            ).values_list("id", flat=True)
-        ),
-    )
-
-
-def _has_offers(actor: Any, organisations: list[Any]) -> bool:
-    from meterkms.devices.models import Device
-
-    return _memo(
-        actor,
-        "_meterkms_has_offers",
-        lambda: Device._base_manager.filter(claimable_by_id__in=organisations).exists(),
-    )
+    return _subtree(actor)[0]
 
 
 def scope_devices(queryset: models.QuerySet, actor: Any) -> models.QuerySet:
@@ -51,9 +53,9 @@ def scope_devices(queryset: models.QuerySet, actor: Any) -> models.QuerySet:
     The offer branch is only added when offers exist, so the common case stays a plain
     ``owner_id IN (…)`` that the ``(owner, serial)`` index serves in serial order.
     """
-    organisations = subtree_ids(actor)
+    organisations, offers = _subtree(actor)
     visible = models.Q(owner_id__in=organisations)
-    if _has_offers(actor, organisations):
+    if offers:
         visible |= models.Q(claimable_by_id__in=organisations)
     return queryset.filter(visible)
 
@@ -105,9 +107,11 @@ def list_rows(queryset: models.QuerySet, actor: Any) -> list[dict[str, Any]]:
         return []
     through = Device.labels.through
     labels: dict[int, list[str]] = {row["id"]: [] for row in rows}
+    # The subtree's ids are known already: one join (to the label's name), not two.
     pairs = (
-        through._base_manager.filter(device_id__in=list(labels))
-        .filter(subtree_filter("label__organisation__path", actor.organisation_path))
+        through._base_manager.filter(
+            device_id__in=list(labels), label__organisation_id__in=subtree_ids(actor)
+        )
         .order_by("label__name")
         .values_list("device_id", "label__name")
     )

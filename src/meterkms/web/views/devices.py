@@ -47,10 +47,20 @@ def device_list_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+#: Stands for the device id in the detail URL reversed once per page.
+_ID_MARK = 918273645
+
+
 def _linked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The list rows with the link to each device's page (cheaper here than in the template)."""
+    """The list rows with the link to each device's page.
+
+    The URL is reversed once per page and only the id differs from row to row: a
+    ``reverse`` per row was a tenth of the rows' time.
+    """
+    mark = str(_ID_MARK)
+    pattern = reverse("web:device_detail", args=[_ID_MARK])
     for row in rows:
-        row["url"] = reverse("web:device_detail", args=[row["pk"]])
+        row["url"] = pattern.replace(mark, str(int(row["pk"])))
     return rows
 
 

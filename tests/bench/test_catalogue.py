@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from meterkms.batches.models import Batch
 from meterkms.bench import catalogue
 from meterkms.bench.registry import BenchContext, load_all
 from meterkms.devices.models import Device, DeviceKey
@@ -42,7 +43,13 @@ def test_the_list_run_measures_every_filter_at_each_size(monkeypatch) -> None:
     figures = catalogue.list_benchmark(BenchContext(scale=0.001, progress=messages.append))
     for size in ("300", "700"):
         mine = [figure for figure in figures if figure.name.startswith(f"{size}:")]
-        assert len(mine) == 20  # the floor, 8 API cases and the web page, p99 and p50 each
+        # The floor, 8 API cases, the web page, the page with long chips and the chip
+        # search: p99 and p50 each.
+        assert len(mine) == 24
         assert all(figure.value > 0 and figure.unit == "ms" for figure in mine)
     assert Device._base_manager.count() == 700
     assert any("web list page" in message for message in messages)
+    assert any("batch chip search" in message for message in messages)
+    assert Batch._base_manager.filter(reference__startswith="SHIP-").count() == (
+        catalogue.MANY_OPTIONS
+    )

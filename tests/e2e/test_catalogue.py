@@ -55,3 +55,43 @@ def test_filter_select_label_and_open_a_device(page: object, meterkms_server: Li
     assert re.search(r"\b[0-9A-F]{6}\b", page.inner_text("section.card:has(h2:text('Schlüssel'))"))
     assert "labels.changed" in main
     screenshot(page, "device-detail")
+
+
+def test_a_label_beyond_the_listed_options_is_found_by_the_chip_search(
+    page: object, meterkms_server: LiveServer
+) -> None:
+    """Forty labels: the chip lists thirty, and the search asks the server for the rest."""
+    made = meterkms_server.run(
+        "manage",
+        "shell",
+        "-c",
+        "from meterkms.accounts.models import User; from meterkms.devices.models import Label; "
+        f"org = User._base_manager.get(email='{meterkms_server.email}').organisation; "
+        "Label._base_manager.bulk_create("
+        "[Label(organisation=org, name=f'Los {n:03d}') for n in range(40)], "
+        "ignore_conflicts=True)",
+    )
+    assert made.returncode == 0, made.stderr
+    login(page, meterkms_server)
+    page.click("nav.topnav >> text=Gerätekatalog")
+    page.click("main a.tile[href='/catalogue/devices/']")
+    page.check("input[name=device][aria-label='9999992']")
+    page.fill("#bulk-label", "Los 039")  # an existing label, beyond the first thirty
+    page.click("button[name=operation][value=add]")
+    page.wait_for_selector("text=Labels bei 1 Geräten geändert.")
+
+    page.click("details.chip >> summary:has-text('Labels')")
+    panel = page.locator("details.chip[open] .chip-panel")
+    assert panel.locator("label", has_text="Los 000").count() == 1
+    assert panel.locator("label", has_text="Los 039").count() == 0
+    assert "Weitere Optionen" in panel.inner_text()
+    panel.locator("input[type=search]").fill("039")
+    panel.locator("label", has_text="Los 039").wait_for()
+    assert panel.locator(".options label").all_inner_texts() == ["Alle", "Los 039"]
+    panel.locator("label", has_text="Los 039").locator("input").check()
+    page.wait_for_selector("text=Alle Geräte: 1")
+    assert page.locator("table.devices tbody td.mono a").all_inner_texts() == ["9999992"]
+    assert "label=" in page.url
+    assert "_search" not in page.url
+    assert "_options" not in page.url
+    screenshot(page, "catalogue-label-search")

@@ -40,6 +40,8 @@ class Batch(models.Model):
     """
 
     tenancy_kind = tenancy.TENANT_OWNED
+    #: What a filter chip's search matches (``web.templatetags.filter_chips``).
+    option_text = "reference"
 
     reference = models.CharField(_("batch reference"), max_length=100)
     label = models.CharField(_("label"), max_length=100, blank=True)

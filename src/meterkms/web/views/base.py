@@ -10,13 +10,14 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_filters import FilterSet
 
 from meterkms.core.errors import DomainError
 from meterkms.core.pagination import paginate
 from meterkms.organisations.permissions import Perm
+from meterkms.web.templatetags.filter_chips import build_chip
 
 View = Callable[..., HttpResponse]
 
@@ -54,6 +55,28 @@ def apply_domain_error(
         form.add_error(default_field if default_field in form.fields else None, exc.message)
 
 
+#: Asks a list for one chip's options instead of its rows (the chip's server search).
+OPTIONS_PARAM = "_options"
+
+
+def render_chip_options(request: HttpRequest, filterset: FilterSet) -> HttpResponse:
+    """The options of the chip ``?_options=<filter>`` matching ``?_search=<text>``.
+
+    They come from the same FilterSet as the list, so from the actor's scope only. A name
+    that is not one of the list's choice filters is a 404.
+    """
+    name = request.GET.get(OPTIONS_PARAM, "")
+    form = filterset.form
+    if name not in form.fields or getattr(form.fields[name], "queryset", None) is None:
+        raise Http404
+    bound = form[name]
+    return render(
+        request,
+        "web/partials/filters.html#chip-options",
+        {"field": bound, "chip": build_chip(bound, request.GET.get("_search", ""))},
+    )
+
+
 def render_list(
     request: HttpRequest,
     template: str,
@@ -72,6 +95,8 @@ def render_list(
     """
     # Always bound: an unbound FilterSet is never "valid", which would empty an unfiltered list.
     filterset = filterset_class(request.GET, queryset=queryset, **(filterset_kwargs or {}))
+    if OPTIONS_PARAM in request.GET:
+        return render_chip_options(request, filterset)
     valid = filterset.is_valid()
     filtered = filterset.qs if valid else queryset.none()
     narrow_source = getattr(filterset, "narrow_source", None)

@@ -37,6 +37,10 @@ def test_filter_select_label_and_open_a_device(page: object, meterkms_server: Li
         "9999993",
     ]
     assert "claim_status=CLAIMED" in page.url
+    # The closed chip names the chosen status, although htmx swapped only the table.
+    status_chip = page.locator("details.chip", has_text="Annahmestatus")
+    assert status_chip.locator("summary .value").inner_text() == "CLAIMED"
+    assert "active" in (status_chip.get_attribute("class") or "")
     # Select two devices and label them.
     page.check("input[name=device][aria-label='9999990']")
     page.check("input[name=device][aria-label='9999993']")
@@ -82,6 +86,8 @@ def test_a_label_beyond_the_listed_options_is_found_by_the_chip_search(
 
     page.click("details.chip >> summary:has-text('Labels')")
     panel = page.locator("details.chip[open] .chip-panel")
+    box = panel.bounding_box()
+    assert box["x"] + box["width"] <= page.viewport_size["width"]  # opens within the window
     assert panel.locator("label", has_text="Los 000").count() == 1
     assert panel.locator("label", has_text="Los 039").count() == 0
     assert "Weitere Optionen" in panel.inner_text()
@@ -92,6 +98,8 @@ def test_a_label_beyond_the_listed_options_is_found_by_the_chip_search(
     page.wait_for_selector("text=Alle Geräte: 1")
     assert page.locator("table.devices tbody td.mono a").all_inner_texts() == ["9999992"]
     assert "label=" in page.url
+    labels_chip = page.locator("details.chip", has_text="Labels")
+    assert labels_chip.locator("summary .value").inner_text() == "Los 039"
     assert "_search" not in page.url
     assert "_options" not in page.url
     screenshot(page, "catalogue-label-search")

@@ -50,10 +50,47 @@
     });
   });
 
+  // Filter chips: the closed chip names its value ("Labels: Los 039") as soon as it is
+  // chosen; htmx swaps only the results, not the form the chips sit in.
+  function showChip(chip) {
+    var shown = chip.querySelector("summary .value");
+    var form = chip.closest("form");
+    if (!shown || !form) { return; }
+    var text = null;
+    var radios = chip.querySelectorAll(".options input[type=radio]");
+    if (radios.length) {
+      var checked = chip.querySelector(".options input[type=radio]:checked");
+      if (!checked) { return; }
+      text = checked.value === "" ? "" : checked.parentElement.textContent.trim();
+    } else {
+      var input = chip.querySelector(".chip-panel input:not([type=search]), .chip-panel select");
+      if (!input) { return; }
+      text = input.value.trim();
+    }
+    shown.textContent = text === "" ? (form.getAttribute("data-all") || "") : text;
+    chip.classList.toggle("active", text !== "");
+  }
+  document.addEventListener("change", function (event) {
+    if (!event.target.matches(".chip-panel .options input[type=radio]")) { return; }
+    showChip(event.target.closest("details.chip"));
+  });
+  document.addEventListener("submit", function (event) {
+    if (!event.target.matches("form.filters")) { return; }
+    event.target.querySelectorAll("details.chip").forEach(showChip);
+  });
+
   // Close other open menus when one opens; Escape closes them.
   document.addEventListener("toggle", function (event) {
     var opened = event.target;
     if (!(opened instanceof HTMLDetailsElement) || !opened.open) { return; }
+    // A chip's panel that would leave the window on the right opens leftwards instead.
+    var panel = opened.querySelector(":scope > .chip-panel");
+    if (panel) {
+      panel.classList.remove("leftwards");
+      if (panel.getBoundingClientRect().right > document.documentElement.clientWidth) {
+        panel.classList.add("leftwards");
+      }
+    }
     document.querySelectorAll("details[open]").forEach(function (other) {
       if (other !== opened && !other.contains(opened)) { other.open = false; }
     });

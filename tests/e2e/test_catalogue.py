@@ -16,6 +16,7 @@ def test_filter_select_label_and_open_a_device(page: object, meterkms_server: Li
     page.click("nav.topnav >> text=Gerätekatalog")
     page.click("main a.tile[href='/catalogue/devices/']")
     page.wait_for_selector("text=Alle Geräte: 8")
+    assert not page.locator("form.filters a", has_text="Filter zurücksetzen").is_visible()
     serials = page.locator("table.devices tbody td.mono a").all_inner_texts()
     assert serials == [
         "21N001052",
@@ -41,6 +42,7 @@ def test_filter_select_label_and_open_a_device(page: object, meterkms_server: Li
     status_chip = page.locator("details.chip", has_text="Annahmestatus")
     assert status_chip.locator("summary .value").inner_text() == "CLAIMED"
     assert "active" in (status_chip.get_attribute("class") or "")
+    assert page.locator("form.filters a", has_text="Filter zurücksetzen").is_visible()
     # Select two devices and label them.
     page.check("input[name=device][aria-label='9999990']")
     page.check("input[name=device][aria-label='9999993']")

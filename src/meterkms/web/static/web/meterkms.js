@@ -69,6 +69,8 @@
     }
     shown.textContent = text === "" ? (form.getAttribute("data-all") || "") : text;
     chip.classList.toggle("active", text !== "");
+    var reset = form.querySelector("[data-reset-filters]");
+    if (reset && text !== "") { reset.hidden = false; }
   }
   document.addEventListener("change", function (event) {
     if (!event.target.matches(".chip-panel .options input[type=radio]")) { return; }

@@ -323,6 +323,9 @@ METERKMS_INVITATION_HOURS = env_int("INVITATION_HOURS", 72, minimum=1)
 #: background (docs/downloads.md).
 METERKMS_DOWNLOAD_HOURS = env_int("DOWNLOAD_HOURS", 24, minimum=1)
 METERKMS_DOWNLOAD_STREAM_DEVICES = env_int("DOWNLOAD_STREAM_DEVICES", 1000, minimum=1)
+#: Roles that may download keys must set up a second factor (an authenticator app) before
+#: their first download (docs/passwords.md).
+METERKMS_MFA_FOR_KEYS = env_bool("MFA_FOR_KEYS", True)
 
 from meterkms.accounts.passwords import password_validators  # noqa: E402
 

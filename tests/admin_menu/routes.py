@@ -144,6 +144,9 @@ register(
         "web:user_reactivate", method="POST", perm=Perm.USERS_MANAGE, target=user_target, ok=(302,)
     ),
     Route("web:user_delete", method="POST", perm=Perm.USERS_MANAGE, target=user_target, ok=(302,)),
+    Route(
+        "web:user_mfa_reset", method="POST", perm=Perm.USERS_MANAGE, target=user_target, ok=(302,)
+    ),
     Route("api:list_users", perm=Perm.USERS_READ),
     Route(
         "api:create_user",

@@ -1,19 +1,24 @@
-"""Browser journey: select devices → download keys → file in the download list → open it.
+"""Browser journey: select devices → set up the second factor → download keys → file in the
+download list → open it → log in again with a code → remove the second factor.
 
-The demo organisation has three claimed devices. They are selected in the device list,
-downloaded as a password-protected CSV prepared in the background (so that the file lands
-in the download list), fetched from the list, and opened with ``meterkms export open``, as
-the recipient of the file would.
+The demo organisation has three claimed devices. They are selected in the device list; the
+demo user's role may download keys, so the first download asks for an authenticator app
+(the test computes its codes from the key the page shows). The keys are downloaded as a
+password-protected CSV prepared in the background (so that the file lands in the download
+list), fetched from the list, and opened with ``meterkms export open``, as the recipient of
+the file would.
 """
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
 
 from meterkms.cli.demo import DEMO_CLAIMED
 from tests.e2e.conftest import LiveServer, login, screenshot
+from tests.support.mfa import code_at, current_step
 
 pytestmark = pytest.mark.browser
 
@@ -32,6 +37,7 @@ def test_select_download_find_in_the_list_and_open(
         claimed.nth(index).check()
     screenshot(page, "downloads-1-selection")
     page.click("button[name=handoff]")  # type: ignore[attr-defined]
+    secret = _set_up_second_factor(page)
     page.wait_for_selector("form.download-form")  # type: ignore[attr-defined]
     assert "Anspruchsstatus" in page.inner_text("aside.note") or "UNCLAIMED" in page.inner_text(  # type: ignore[attr-defined]
         "aside.note"
@@ -66,3 +72,39 @@ def test_select_download_find_in_the_list_and_open(
     for serial in DEMO_CLAIMED:
         assert f'"{serial}"' in text
     assert text.count("\r\n") == len(DEMO_CLAIMED) + 1
+    _log_in_again_with_a_code_and_remove_the_factor(page, meterkms_server, secret)
+
+
+def _set_up_second_factor(page: object) -> bytes:
+    """The download sent us to set up the app: read its key, confirm with a code."""
+    page.wait_for_selector(".second-factor svg.segno")  # type: ignore[attr-defined]
+    shown = page.inner_text("[data-secret]").replace(" ", "")  # type: ignore[attr-defined]
+    secret = base64.b32decode(shown + "=" * (-len(shown) % 8))
+    screenshot(page, "downloads-0-second-factor")
+    page.fill("input[name=code]", code_at(secret, current_step()))  # type: ignore[attr-defined]
+    page.click(".second-factor button.primary")  # type: ignore[attr-defined]
+    codes = page.locator("ul.recovery-codes li")  # type: ignore[attr-defined]
+    codes.first.wait_for()
+    assert codes.count() == 10
+    page.click("main a.button.primary")  # type: ignore[attr-defined]  # continue to the download
+    return secret
+
+
+def _log_in_again_with_a_code_and_remove_the_factor(
+    page: object, server: LiveServer, secret: bytes
+) -> None:
+    page.goto(server.url + "profile/")  # type: ignore[attr-defined]
+    page.click("details.user-menu summary")  # type: ignore[attr-defined]
+    page.click("details.user-menu form[action$='/logout/'] button")  # type: ignore[attr-defined]
+    login(page, server)
+    page.wait_for_selector("input[name=code]")  # type: ignore[attr-defined]
+    assert page.url.endswith("/login/code/")  # type: ignore[attr-defined]
+    # the next step's code: the one of this step may have confirmed the set-up already
+    page.fill("input[name=code]", code_at(secret, current_step() + 1))  # type: ignore[attr-defined]
+    page.click("button[type=submit].primary")  # type: ignore[attr-defined]
+    page.wait_for_selector("nav.topnav")  # type: ignore[attr-defined]
+    page.goto(server.url + "profile/second-factor/")  # type: ignore[attr-defined]
+    page.click("form[data-confirm=confirm-mfa-remove] button")  # type: ignore[attr-defined]
+    page.click("#confirm-mfa-remove [data-confirm-ok]")  # type: ignore[attr-defined]
+    page.wait_for_url("**/profile/")  # type: ignore[attr-defined]
+    assert "Nicht eingerichtet" in page.inner_text("#second-factor")  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ from django.test import override_settings
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from meterkms.accounts import mfa
 from meterkms.accounts.models import User
 from meterkms.core import tenancy
 from meterkms.core.errors import DomainError
@@ -21,6 +22,7 @@ from meterkms.emails.models import PasswordReset
 from tests.emails.conftest import events, outbox
 from tests.emails.smtp import SmtpServer
 from tests.support.clients import HttpsClient
+from tests.support.mfa import enrol
 from tests.support.personas import PASSWORD, World
 
 NEW_PASSWORD = "Brand-New-Secret-2026!"
@@ -270,3 +272,16 @@ def test_the_reset_email_uses_the_users_language_and_organisation(world: World) 
     assert message.subject == "Passwort für meterkms zurücksetzen"
     assert message.organisation == world.org_a
     assert "Der Link ist bis" in message.body_text
+
+
+@pytest.mark.django_db
+def test_a_reset_does_not_bypass_the_second_factor(world: World) -> None:
+    enrol(world.olga)
+    token = _issued(world)
+    account.reset_password(token=token, new_password=NEW_PASSWORD, confirmation=NEW_PASSWORD)
+    client = HttpsClient()
+    answer = client.post("/login/", {"username": "olga@example.com", "password": NEW_PASSWORD})
+    assert answer.status_code == 302
+    assert answer["Location"] == "/login/code/"
+    assert client.get("/").status_code == 302  # not logged in without the code
+    assert mfa.is_enabled(User._base_manager.get(pk=world.olga.pk))

@@ -53,6 +53,11 @@ register(
         ok=(200, 302),
         body=lambda w, u: {"username": "nobody@example.com", "password": "wrong"},
     ),
+    Route("web:login_code", public=True, ok=(302,)),
+    Route("web:login_code", method="POST", public=True, ok=(302,), body=lambda w, u: {"code": "1"}),
+    # The second factor's page wants a fresh login first: the walk's sessions are not fresh.
+    Route("web:second_factor", ok=(302,)),
+    Route("web:second_factor", method="POST", ok=(302,), body=lambda w, u: {"action": "remove"}),
     Route("web:logout", method="POST", ok=(302,)),
     Route("web:home"),
     Route("web:profile"),
@@ -84,7 +89,7 @@ register(
         perm=Perm.TOKENS_MANAGE,
         ok=(201,),
         json=True,
-        body=lambda w, u: {"name": "walk"},
+        body=lambda w, u: {"name": "walk", "scopes": ["tokens:manage"]},
     ),
     Route(
         "api:revoke_token", method="DELETE", perm=Perm.TOKENS_MANAGE, target=token_target, ok=(204,)

@@ -147,3 +147,36 @@ class UserForm(forms.Form):
 
 class SetPasswordForm(NewPasswordForm):
     """An administrator sets another user's password (they change it at their next login)."""
+
+
+def code_field(*, recovery: bool = True) -> forms.CharField:
+    """A code of the authenticator app (or, where ``recovery``, one of the recovery codes)."""
+    return forms.CharField(
+        label=_("Code of your authenticator app"),
+        help_text=_("Six digits, or one of your recovery codes.") if recovery else "",
+        max_length=40,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "text" if recovery else "numeric",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+            }
+        ),
+    )
+
+
+class SecondFactorForm(forms.Form):
+    """The second step of a login: a code of the app or a recovery code."""
+
+    code = code_field()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["code"].widget.attrs["autofocus"] = True
+
+
+class ConfirmAppForm(forms.Form):
+    """The first code of a newly set-up authenticator app."""
+
+    code = code_field(recovery=False)

@@ -143,7 +143,18 @@ class User(AbstractBaseUser):
         return self
 
 
-class ApiToken(models.Model):
+class OwnUserRows:
+    """Rows that belong to one user (``user_id``): a user sees their own rows only."""
+
+    tenancy_kind = tenancy.TENANT_OWNED
+
+    @classmethod
+    def scope_queryset(cls, queryset: models.QuerySet, actor: Actor) -> models.QuerySet:
+        """The rows of the acting user (a token acts for its user)."""
+        return queryset.filter(user_id=getattr(actor, "user", actor).pk)
+
+
+class ApiToken(OwnUserRows, models.Model):
     """An organisation-bound API token acting for its user with a subset of their rights.
 
     The token is ``mkms_`` plus 40 random URL-safe characters; only its SHA-256 is stored
@@ -152,8 +163,6 @@ class ApiToken(models.Model):
     revoked, expired, when its user is deactivated or leaves the organisation, and it can
     never do more than its user's current role allows.
     """
-
-    tenancy_kind = tenancy.TENANT_OWNED
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     organisation = models.ForeignKey(
@@ -176,11 +185,6 @@ class ApiToken(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
-    @classmethod
-    def scope_queryset(cls, queryset: models.QuerySet, actor: Actor) -> models.QuerySet:
-        """A user sees their own tokens only."""
-        return queryset.filter(user_id=getattr(actor, "user", actor).pk)
-
     @property
     def is_usable(self) -> bool:
         now = timezone.now()
@@ -190,3 +194,45 @@ class ApiToken(models.Model):
             and self.user.is_active
             and self.user.organisation_id == self.organisation_id
         )
+
+
+class TotpDevice(OwnUserRows, models.Model):
+    """A user's authenticator app: the second factor (TOTP, RFC 6238, 6 digits, 30 s).
+
+    The shared secret is sealed by the vault, bound to the user (``mfa:<user id>``); the
+    database never holds it in clear. ``confirmed_at`` is empty while the user sets the app
+    up (the first correct code confirms it). ``last_step`` is the time step of the last
+    accepted code, so a code is accepted once. ``failures`` counts wrong codes in a row;
+    after too many, ``locked_until`` refuses every code for a while.
+    """
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="totp_device")
+    secret_sealed = models.BinaryField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_step = models.BigIntegerField(default=0)
+    failures = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = tenancy.TenantManager()
+
+    def __str__(self) -> str:
+        return f"TOTP of user {self.user_id}"
+
+
+class RecoveryCode(OwnUserRows, models.Model):
+    """A single-use recovery code of the second factor; only its SHA-256 is stored.
+
+    A code has 80 random bits (16 base-32 characters), so a fast hash is enough: a copy of
+    the database does not give a usable code.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64, unique=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = tenancy.TenantManager()
+
+    def __str__(self) -> str:
+        return f"recovery code of user {self.user_id}"

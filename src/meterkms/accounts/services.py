@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from meterkms.accounts import guards, reauth
+from meterkms.accounts import guards, mfa, reauth
 from meterkms.accounts.middleware import SESSION_LOGIN_AT, SESSION_SEEN_AT
 from meterkms.accounts.models import ApiToken, User
 from meterkms.audit.actions import Action
@@ -135,6 +135,49 @@ def log_in(request: HttpRequest, user: User) -> None:
     request.session[SESSION_SEEN_AT] = now
     reauth.mark_fresh(request)  # the password was just entered: key downloads may follow
     record(Action.USER_LOGIN, actor=user, target=user)
+
+
+#: Session key of a login whose password was right and whose second factor is still due.
+SESSION_PENDING_LOGIN = "meterkms_pending_login"
+
+
+def start_second_step(request: HttpRequest, user: User, next_url: str) -> None:
+    """The password was right and the user has a second factor: the login waits for a code.
+
+    Nobody is logged in yet; the session (with a new id) remembers the user for
+    :data:`reauth.FRESH_SECONDS`.
+    """
+    request.session.cycle_key()
+    request.session[SESSION_PENDING_LOGIN] = {
+        "user": user.pk,
+        "at": reauth.clock(),
+        "next": next_url,
+    }
+
+
+def pending_login(request: HttpRequest) -> tuple[User, str] | None:
+    """The user (and the page to go to) of a login waiting for its code, if still valid."""
+    pending = request.session.get(SESSION_PENDING_LOGIN)
+    if not isinstance(pending, dict) or not isinstance(pending.get("at"), int | float):
+        return None
+    elapsed = reauth.clock() - pending["at"]
+    if not 0 <= elapsed <= reauth.FRESH_SECONDS:
+        return None
+    with tenancy.crossing("the login of this session is waiting for its second factor"):
+        user = User.objects.select_related("organisation").filter(pk=pending.get("user")).first()
+    if user is None or not user.is_active:
+        return None
+    return user, str(pending.get("next") or "")
+
+
+def finish_login(request: HttpRequest, user: User, code: str) -> mfa.Result:
+    """Check the second factor of a pending login; on success the user is logged in."""
+    result = mfa.verify(user=user, code=code, purpose="login")
+    if result is mfa.Result.OK:
+        request.session.pop(SESSION_PENDING_LOGIN, None)
+        log_in(request, user)
+        reauth.mark_second_factor(request)
+    return result
 
 
 @transaction.atomic

@@ -26,7 +26,14 @@ if TYPE_CHECKING:
 
 _SECRET_NAME = re.compile(r"pass|secret|token|key|pin|otp|code", re.IGNORECASE)
 #: Names that contain a secret-looking word but hold none (counts, fingerprints, ids).
-_SAFE_NAMES = {"key_count", "key_slots", "key_fingerprints", "key_check_values", "token_prefix"}
+_SAFE_NAMES = {
+    "key_count",
+    "key_slots",
+    "key_fingerprints",
+    "key_check_values",
+    "token_prefix",
+    "recovery_codes_left",
+}
 MASK = "***"
 
 

@@ -15,6 +15,10 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "serve": ("Check the set-up and serve HTTPS (plus a task worker when embedded)", "serve"),
     "migrate": ("Create or update the database schema", "migrate"),
     "createadmin": ("Create an organisation administrator (role OTC_ADMIN)", "createadmin"),
+    "reset-second-factor": (
+        "Remove a user's second factor (lost phone and recovery codes)",
+        "reset_second_factor",
+    ),
     "demo": ("Load the manual's demo data and print the login", "demo"),
     "worker": ("Run the background task worker", "worker"),
     "check": ("Run Django's deployment checks and meterkms' own checks", "meterkms_check"),

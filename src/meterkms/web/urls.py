@@ -21,6 +21,7 @@ from meterkms.web.views import (
     ownership,
     proofs,
     reauth,
+    second_factor,
     tokens,
     users,
 )
@@ -35,6 +36,8 @@ urlpatterns = [
     path("profile/language/", accounts.language_view, name="language"),
     path("password/change/", accounts.password_change_view, name="password_change"),
     path("reauth/", reauth.reauth_view, name="reauth"),
+    path("login/code/", accounts.login_code_view, name="login_code"),
+    path("profile/second-factor/", second_factor.second_factor_view, name="second_factor"),
     path("menu/<slug:menu>/", home.menu_view, name="menu"),
     path("admin/tokens/", tokens.tokens_view, name="tokens"),
     path("admin/tokens/<int:token_id>/revoke/", tokens.token_revoke_view, name="token_revoke"),
@@ -141,6 +144,11 @@ urlpatterns = [
         name="user_reactivate",
     ),
     path("admin/users/<int:user_id>/delete/", users.user_delete_view, name="user_delete"),
+    path(
+        "admin/users/<int:user_id>/second-factor/reset/",
+        users.user_mfa_reset_view,
+        name="user_mfa_reset",
+    ),
     path("admin/invitations/", invitations.invitations_view, name="invitations"),
     path("admin/invitations/add/", invitations.invitation_add_view, name="invitation_add"),
     path("admin/invitations/send/", invitations.invitation_send_view, name="invitation_send"),

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from meterkms.accounts import reauth
+from meterkms.accounts import mfa, reauth
 from meterkms.devices.enums import ClaimStatus, KeySlot
 from meterkms.devices.models import Device, DeviceKey, KeyState
 from meterkms.organisations.models import Organisation
@@ -22,6 +22,7 @@ from meterkms.vault.runtime import get_vault
 from tests.support.catalogue import make_device, shared_type
 from tests.support.clients import HttpsClient
 from tests.support.leaks import remember
+from tests.support.mfa import enrol, next_code
 from tests.support.personas import PASSWORD
 
 KEY_LENGTHS = {Algorithm.AES128: 16, Algorithm.AES192: 24, Algorithm.AES256: 32}
@@ -122,10 +123,16 @@ def wmbus_device(
 
 
 def fresh_client(user: Any) -> HttpsClient:
-    """A logged-in client whose user has just entered the password (re-authentication)."""
+    """A logged-in client whose user has just entered the password and a code of the second
+    factor (re-authentication); a key-download role gets its authenticator app set up first."""
+    if mfa.required_for(user) and not mfa.is_enabled(user):
+        enrol(user)
     client = HttpsClient()
     client.force_login(user, backend="meterkms.accounts.backends.EmailBackend")
-    response = client.post("/reauth/", {"password": PASSWORD})
+    answer = {"password": PASSWORD}
+    if mfa.is_enabled(user):
+        answer["code"] = next_code(user)
+    response = client.post("/reauth/", answer)
     assert response.status_code == 302, response.status_code
     return client
 

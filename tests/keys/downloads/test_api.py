@@ -13,6 +13,7 @@ from meterkms.keys.exports.protection import open_export
 from meterkms.keys.models import Download
 from tests.keys.downloads.conftest import lora_device
 from tests.support.clients import HttpsClient
+from tests.support.mfa import enrol
 from tests.support.personas import World
 
 pytestmark = pytest.mark.django_db
@@ -29,11 +30,23 @@ def _token(user: Any, scopes: list[str]) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
+def test_a_session_without_a_second_factor_must_set_one_up_first(
+    world: World, client_for: Any
+) -> None:
+    keyed = lora_device(world.org_a, "A-1")
+    body = {"devices": [keyed.device.pk], "protection": "none"}
+    answer = _post(client_for(world.olga), "/api/v1/downloads", body)
+    assert answer.status_code == 403
+    assert answer.json()["error"]["code"] == "second_factor_required"
+    assert "/profile/second-factor/" in answer.json()["error"]["message"]
+
+
 def test_a_session_must_confirm_the_password_first(
     world: World, client_for: Any, fresh: Any
 ) -> None:
     keyed = lora_device(world.org_a, "A-1")
     body = {"devices": [keyed.device.pk], "protection": "none"}
+    enrol(world.olga)
     stale = _post(client_for(world.olga), "/api/v1/downloads", body)
     assert stale.status_code == 403
     assert stale.json()["error"]["code"] == "reauthentication_required"

@@ -1,7 +1,8 @@
 """``/api/v1/downloads``: key downloads and the caller's download list.
 
 Key files come only from POST operations, with ``Cache-Control: no-store``. A browser
-session must have entered the password within the last five minutes (else 403
+session must have entered the password and its second factor's code within the last five
+minutes (``api.stepup``: else 403 ``second_factor_required`` or
 ``reauthentication_required``); an API token with the ``keys:download`` scope needs nothing
 more (docs/downloads.md explains why).
 """
@@ -16,8 +17,6 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
-from meterkms.accounts import reauth
-from meterkms.accounts.actors import TokenActor
 from meterkms.api import filtering
 from meterkms.api.errors import ERRORS, ErrorOut
 from meterkms.api.schemas.downloads import (
@@ -28,6 +27,7 @@ from meterkms.api.schemas.downloads import (
     SelectionIn,
     left_out_out,
 )
+from meterkms.api.stepup import require_fresh
 from meterkms.core.errors import DomainError
 from meterkms.core.pagination import paginate
 from meterkms.keys import downloads
@@ -51,32 +51,6 @@ FILE = {
     "description": "the protected key file (attachment, Cache-Control: no-store)",
     "content": {"application/octet-stream": {}, "application/zip": {}},
 }
-
-
-class ReauthenticationRequired(DomainError):
-    """A browser session must confirm the password before keys leave (403)."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "reauthentication_required",
-            _(
-                "Confirm your password first: open /reauth/ in the browser, then repeat the "
-                "request within five minutes."
-            ),
-        )
-
-    @property
-    def status(self) -> int:
-        """403: the request is understood but needs a fresh password first."""
-        return 403
-
-
-def _require_fresh(request: HttpRequest) -> None:
-    """Tokens are their own credential; a session needs a recent password entry."""
-    if isinstance(request.auth, TokenActor):
-        return
-    if not reauth.is_fresh(request):
-        raise ReauthenticationRequired()
 
 
 def _selection(payload: SelectionIn) -> Selection:
@@ -154,7 +128,7 @@ def create_download(request: HttpRequest, payload: DownloadIn) -> Any:
     """
     actor = request.auth
     downloads.require_permission(actor)
-    _require_fresh(request)
+    require_fresh(request)
     result = downloads.start(
         actor=actor,
         selection=_selection(payload),
@@ -205,6 +179,6 @@ def fetch_download(request: HttpRequest, download_id: UUID) -> HttpResponse:
     actor = request.auth
     downloads.require_permission(actor)
     download = get_object_or_404(Download.objects.visible_to(actor), pk=download_id)
-    _require_fresh(request)
+    require_fresh(request)
     fetched = downloads.fetch(actor=actor, download=download)
     return key_file_response(fetched.chunks, download=download, size=fetched.size)

@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Status
 
-from meterkms.accounts import services, user_services
+from meterkms.accounts import mfa, services, user_services
 from meterkms.accounts.filters import UserFilter
 from meterkms.accounts.models import User
 from meterkms.api import filtering
@@ -25,7 +25,8 @@ CHANGE_ERRORS = {**ERRORS, 409: ErrorOut}
 
 
 def _users(actor: object) -> object:
-    return User.objects.visible_to(actor).select_related("organisation").order_by("name", "pk")
+    users = User.objects.visible_to(actor).select_related("organisation")
+    return mfa.with_flag(users).order_by("name", "pk")
 
 
 def _user(actor: object, user_id: int) -> User:

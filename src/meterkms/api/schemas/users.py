@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from ninja import Schema
 
+from meterkms.accounts import mfa
 from meterkms.api.schemas.accounts import OrganisationRef
 
 
@@ -25,6 +27,13 @@ class UserOut(Schema):
     must_change_password: bool
     date_joined: datetime
     last_login: datetime | None
+    mfa_enabled: bool
+
+    @staticmethod
+    def resolve_mfa_enabled(obj: Any) -> bool:
+        """True when the user has set up a second factor (an authenticator app)."""
+        flag = getattr(obj, "has_second_factor", None)
+        return bool(flag) if flag is not None else mfa.is_enabled(obj)
 
 
 class UserPage(Schema):

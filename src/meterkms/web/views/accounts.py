@@ -15,12 +15,17 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from meterkms.accounts import services
-from meterkms.accounts.forms import LoginForm, PasswordChangeForm, ProfileForm
+from meterkms.accounts import mfa, services
+from meterkms.accounts.forms import (
+    LoginForm,
+    PasswordChangeForm,
+    ProfileForm,
+    SecondFactorForm,
+)
 from meterkms.accounts.models import Language, User
 from meterkms.core import tenancy
 from meterkms.core.errors import DomainError
-from meterkms.web.views.base import apply_domain_error
+from meterkms.web.views.base import apply_domain_error, safe_next
 
 LOGIN_FAILED = gettext_lazy("The email address or the password is wrong.")
 
@@ -42,16 +47,36 @@ def login_view(request: HttpRequest) -> HttpResponse:
         email = form.cleaned_data["username"]
         user = authenticate(request, username=email, password=form.cleaned_data["password"])
         if user is not None:
+            target = safe_next(request, request.POST.get("next") or request.GET.get("next"))
+            if mfa.is_enabled(user):
+                services.start_second_step(request, user, target)
+                return redirect("web:login_code")
             services.log_in(request, user)
-            target = request.POST.get("next") or request.GET.get("next") or ""
-            if not url_has_allowed_host_and_scheme(
-                target, allowed_hosts={request.get_host()}, require_https=True
-            ):
-                target = ""
             return redirect(target or "web:home")
         services.record_failed_login(email=email, user=_known_user(email))
         form.add_error(None, LOGIN_FAILED)
     return render(request, "web/accounts/login.html", {"form": form}, status=200)
+
+
+@sensitive_post_parameters("code")
+@csrf_protect
+@never_cache
+def login_code_view(request: HttpRequest) -> HttpResponse:
+    """The second step of a login: a code of the authenticator app or a recovery code."""
+    if request.user.is_authenticated:
+        return redirect("web:home")
+    pending = services.pending_login(request)
+    if pending is None:
+        messages.info(request, _("Log in again: the login was not started or took too long."))
+        return redirect("web:login")
+    user, target = pending
+    form = SecondFactorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        result = services.finish_login(request, user, form.cleaned_data["code"])
+        if result is mfa.Result.OK:
+            return redirect(safe_next(request, target) or "web:home")
+        form.add_error("code", mfa.wrong_code_message(result))
+    return render(request, "web/accounts/login_code.html", {"form": form})
 
 
 def lockout_response(
@@ -98,7 +123,13 @@ def profile_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/accounts/profile.html",
-        {"form": form, "password_form": PasswordChangeForm(), "profile_user": user},
+        {
+            "form": form,
+            "password_form": PasswordChangeForm(),
+            "profile_user": user,
+            "mfa_since": mfa.enabled_since(user),
+            "mfa_required": mfa.required_for(user),
+        },
     )
 
 

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_filters import FilterSet
 
 from meterkms.core.errors import DomainError
@@ -20,6 +21,15 @@ from meterkms.organisations.permissions import Perm
 from meterkms.web.templatetags.filter_chips import build_chip
 
 View = Callable[..., HttpResponse]
+
+
+def safe_next(request: HttpRequest, target: str | None) -> str:
+    """``target`` when it is a page of this site over HTTPS (a ``next`` parameter), else ""."""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=True
+    ):
+        return target
+    return ""
 
 
 def requires(perm: Perm) -> Callable[[View], View]:

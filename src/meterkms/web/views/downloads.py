@@ -3,7 +3,8 @@
 The download page takes its selection from the query string (device ids, a filter of the
 device list, or a batch: never keys or tokens), asks for format and protection, and answers
 the POST with the file — or queues it for the download list. Every page that lets keys
-leave wants a password entered within the last five minutes (``/reauth/``).
+leave wants a password (and a code of the second factor) entered within the last five
+minutes (``/reauth/``); a role that may download keys must have set up a second factor.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from meterkms.keys.models import Download
 from meterkms.organisations.permissions import Perm
 from meterkms.web.views.base import apply_domain_error, render_list, requires
 from meterkms.web.views.reauth import redirect_to_reauth
+from meterkms.web.views.second_factor import redirect_to_set_up
 
 #: Most devices the list's selection hands to the download page (the URL stays short).
 MAX_HANDOFF = 1000
@@ -64,6 +66,8 @@ def download_new_view(request: HttpRequest) -> HttpResponse:
     actor = request.actor  # type: ignore[attr-defined]
     if request.method == "POST" and "handoff" in request.POST:
         return _handoff(request)
+    if reauth.needs_second_factor(request):
+        return redirect_to_set_up(request)
     if not reauth.is_fresh(request):
         return redirect_to_reauth(request)
     selection = selection_from(request.GET)
@@ -165,8 +169,11 @@ def download_file_view(request: HttpRequest, download_id: Any) -> HttpResponse:
     """The prepared file (POST only; the fetch is recorded before the first byte)."""
     actor = request.actor  # type: ignore[attr-defined]
     download = get_object_or_404(Download.objects.visible_to(actor), pk=download_id)
+    detail = reverse("web:download_detail", args=[download.pk])
+    if reauth.needs_second_factor(request):
+        return redirect_to_set_up(request, detail)
     if not reauth.is_fresh(request):
-        return redirect_to_reauth(request, reverse("web:download_detail", args=[download.pk]))
+        return redirect_to_reauth(request, detail)
     try:
         fetched = downloads.fetch(actor=actor, download=download)
     except DomainError as exc:

@@ -9,14 +9,15 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
-from meterkms.accounts import reauth
+from meterkms.accounts import mfa, reauth
+from meterkms.accounts.forms import code_field
+from meterkms.web.views.base import safe_next
 
 
 class ReauthForm(forms.Form):
@@ -30,12 +31,14 @@ class ReauthForm(forms.Form):
     )
 
 
+class ReauthWithCodeForm(ReauthForm):
+    """The current password and a code of the second factor."""
+
+    code = code_field()
+
+
 def _safe_next(request: HttpRequest, target: str) -> str:
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=True
-    ):
-        return target
-    return reverse("web:home")
+    return safe_next(request, target) or reverse("web:home")
 
 
 def reauth_url(next_url: str) -> str:
@@ -48,20 +51,32 @@ def redirect_to_reauth(request: HttpRequest, next_url: str | None = None) -> Htt
     return redirect(reauth_url(next_url or request.get_full_path()))
 
 
-@sensitive_post_parameters("password")
+@sensitive_post_parameters("password", "code")
 @login_required
 @csrf_protect
 @never_cache
 def reauth_view(request: HttpRequest) -> HttpResponse:
-    """Ask for the password; on success the session counts as fresh for five minutes."""
+    """Ask for the password (and the second factor's code); on success the session counts
+    as fresh for five minutes."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    form = ReauthForm(request.POST or None)
+    form_class = ReauthWithCodeForm if mfa.is_enabled(request.user) else ReauthForm
+    form = form_class(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if reauth.reauthenticate(
-            request=request, user=request.user, password=form.cleaned_data["password"]
-        ):
+        outcome = reauth.reauthenticate(
+            request=request,
+            user=request.user,
+            password=form.cleaned_data["password"],
+            code=form.cleaned_data.get("code", ""),
+        )
+        if outcome is reauth.Outcome.OK:
             return redirect(_safe_next(request, target))
-        form.add_error("password", _("The password is wrong."))
+        if outcome is reauth.Outcome.WRONG_PASSWORD:
+            form.add_error("password", _("The password is wrong."))
+        else:
+            locked = outcome is reauth.Outcome.LOCKED
+            form.add_error(
+                "code", mfa.wrong_code_message(mfa.Result.LOCKED if locked else mfa.Result.WRONG)
+            )
     return render(
         request,
         "web/accounts/reauth.html",

@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from meterkms.accounts import services, user_services
+from meterkms.accounts import mfa, services, user_services
 from meterkms.accounts.filters import UserFilter
 from meterkms.accounts.forms import SetPasswordForm, UserForm
 from meterkms.accounts.models import User
@@ -33,7 +33,8 @@ def _scoped_user(request: HttpRequest, user_id: int) -> User:
 def users_view(request: HttpRequest) -> HttpResponse:
     """Users of the actor's subtree with a filter per column and the total."""
     actor = request.actor  # type: ignore[attr-defined]
-    users = User.objects.visible_to(actor).select_related("organisation").order_by("name", "pk")
+    users = User.objects.visible_to(actor).select_related("organisation")
+    users = mfa.with_flag(users).order_by("name", "pk")
     return render_list(
         request,
         "web/users/list.html",
@@ -174,6 +175,10 @@ def _user_action(request: HttpRequest, user_id: int, action: str) -> HttpRespons
         "deactivate": (user_services.deactivate_user, _("%(name)s has been deactivated.")),
         "reactivate": (user_services.reactivate_user, _("%(name)s has been reactivated.")),
         "delete": (user_services.delete_user, _("%(name)s has been deleted.")),
+        "mfa_reset": (
+            mfa.reset,
+            _("The second factor of %(name)s has been removed; they can set up a new one."),
+        ),
     }[action]
     try:
         service(actor=actor, user=target)
@@ -203,3 +208,10 @@ def user_reactivate_view(request: HttpRequest, user_id: int) -> HttpResponse:
 def user_delete_view(request: HttpRequest, user_id: int) -> HttpResponse:
     """Delete a user (after the confirmation dialog)."""
     return _user_action(request, user_id, "delete")
+
+
+@requires(Perm.USERS_MANAGE)
+@require_POST
+def user_mfa_reset_view(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Remove a user's second factor (lost phone and recovery codes); audited."""
+    return _user_action(request, user_id, "mfa_reset")

@@ -11,7 +11,8 @@ from meterkms.accounts.services import create_api_token, hash_token, revoke_api_
 from meterkms.core import tenancy
 from meterkms.core.errors import DomainError
 from tests.support.clients import HttpsClient
-from tests.support.personas import World
+from tests.support.mfa import enrol, next_code
+from tests.support.personas import PASSWORD, World
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -91,7 +92,9 @@ def test_unusable_tokens_get_401(world: World, how: str) -> None:
 def test_create_list_and_revoke_over_the_api(world: World, client_for) -> None:
     client = client_for(world.olga)
     created = client.post(
-        "/api/v1/tokens", data=json.dumps({"name": "ci"}), content_type="application/json"
+        "/api/v1/tokens",
+        data=json.dumps({"name": "ci", "scopes": ["devices:read", "tokens:manage"]}),
+        content_type="application/json",
     )
     assert created.status_code == 201
     token = created.json()["token"]
@@ -150,3 +153,42 @@ def test_token_page_shows_the_token_once(world: World, client_for) -> None:
     again = client.get("/admin/tokens/").content.decode()
     assert "shown only this once" not in again
     assert row.prefix in again
+
+
+def _create_over_the_api(client: HttpsClient, body: dict) -> object:
+    return client.post("/api/v1/tokens", data=json.dumps(body), content_type="application/json")
+
+
+@pytest.mark.django_db
+def test_a_session_mints_a_key_download_token_only_with_a_fresh_second_factor(
+    world: World, client_for
+) -> None:
+    client = client_for(world.olga)
+    everything = _create_over_the_api(client, {"name": "all"})  # all scopes: keys:download too
+    assert everything.status_code == 403
+    assert everything.json()["error"]["code"] == "second_factor_required"
+    enrol(world.olga)
+    stale = _create_over_the_api(client, {"name": "keys", "scopes": ["keys:download"]})
+    assert stale.json()["error"]["code"] == "reauthentication_required"
+    client.post("/reauth/", {"password": PASSWORD, "code": next_code(world.olga)})
+    fresh = _create_over_the_api(client, {"name": "keys", "scopes": ["keys:download"]})
+    assert fresh.status_code == 201
+    assert ApiToken._base_manager.filter(user=world.olga).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_token_page_asks_for_a_fresh_second_factor_before_a_key_download_token(
+    world: World, client_for
+) -> None:
+    enrol(world.olga)
+    client = client_for(world.olga)
+    body = {"name": "head-end", "scopes": ["keys:download"]}
+    refused = client.post("/admin/tokens/", body)
+    assert refused.status_code == 200
+    assert b"needs a second factor and a fresh login" in refused.content
+    assert b'href="/reauth/?next=%2Fadmin%2Ftokens%2F"' in refused.content
+    assert not ApiToken._base_manager.filter(user=world.olga).exists()
+    client.post("/reauth/", {"password": PASSWORD, "code": next_code(world.olga)})
+    created = client.post("/admin/tokens/", body)
+    assert b'id="new-token"' in created.content
+    assert ApiToken._base_manager.filter(user=world.olga).count() == 1

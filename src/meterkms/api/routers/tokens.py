@@ -6,12 +6,13 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router, Status
 
-from meterkms.accounts import services
+from meterkms.accounts import reauth, services
 from meterkms.accounts.actors import TokenActor
 from meterkms.accounts.models import ApiToken
 from meterkms.api.errors import ERRORS
 from meterkms.api.permissions import require
 from meterkms.api.schemas.accounts import TokenCreatedOut, TokenIn, TokenOut
+from meterkms.api.stepup import require_fresh
 from meterkms.core.errors import PermissionDenied
 from meterkms.organisations.permissions import Perm
 
@@ -35,6 +36,9 @@ def create_token(request: HttpRequest, payload: TokenIn) -> Status:
         scopes = sorted(allowed) if scopes is None else scopes
         if not set(scopes) <= allowed:
             raise PermissionDenied("A token cannot grant more permissions than it holds.")
+    elif reauth.grants_keys(actor, scopes):
+        # A stolen session cookie must not mint a token that downloads keys unattended.
+        require_fresh(request)
     row, token = services.create_api_token(
         user=actor.user, name=payload.name, scopes=scopes, expires_at=payload.expires_at
     )

@@ -31,7 +31,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from functools import cached_property
 from typing import Any
 
 import segno
@@ -97,7 +96,7 @@ class Enrolment:
         text = base64.b32encode(self.secret).decode().rstrip("=")
         return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
 
-    @cached_property
+    @property
     def uri(self) -> str:
         """The ``otpauth://`` link the QR code carries."""
         return _totp(self.secret).get_provisioning_uri(self.account, ISSUER)

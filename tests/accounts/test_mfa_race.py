@@ -8,12 +8,10 @@ every write is serialised anyway.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from meterkms.accounts import mfa
 from meterkms.accounts.models import User
@@ -21,6 +19,7 @@ from meterkms.audit.actions import Action
 from meterkms.audit.models import AuditEvent
 from tests.support.mfa import code_at, current_step, enrol, secret_of
 from tests.support.personas import World
+from tests.support.race import at_once
 
 CONTENDERS = 10
 ROUNDS = 5
@@ -42,28 +41,7 @@ def _assert_one_accepted(results: list[str]) -> None:
 
 
 def _race(user: User, code: str) -> list[str]:
-    barrier = threading.Barrier(CONTENDERS)
-    results: list[str] = []
-    lock = threading.Lock()
-
-    def contender() -> None:
-        outcome = "error"
-        try:
-            barrier.wait(timeout=30)
-            outcome = mfa.verify(user=user, code=code, purpose="login").value
-        except Exception as exc:  # reported to the test, which fails on any of these
-            outcome = f"error: {type(exc).__name__}: {exc}"
-        finally:
-            connection.close()
-            with lock:
-                results.append(outcome)
-
-    threads = [threading.Thread(target=contender) for _ in range(CONTENDERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
+    return at_once(lambda: mfa.verify(user=user, code=code, purpose="login").value, CONTENDERS)
 
 
 @pytest.fixture

@@ -12,46 +12,28 @@ import json
 import os
 import secrets
 import sys
-import threading
 from datetime import timedelta
 from pathlib import Path
+
+from tests.support.race import at_once
 
 NEW_PASSWORD = "Violet-Harbour-58-Lantern!"
 
 
 def race(token: str, contenders: int) -> list[str]:
     """``contenders`` threads accept ``token`` at the same moment; each says won/lost/error."""
-    from django.db import connection
-
     from meterkms.organisations import invitations
 
-    barrier = threading.Barrier(contenders)
-    results: list[str] = []
-    lock = threading.Lock()
-
-    def contender() -> None:
-        outcome = "error"
+    def attempt() -> str:
         try:
-            barrier.wait(timeout=30)
             invitations.accept_invitation(
                 token=token, password=NEW_PASSWORD, confirmation=NEW_PASSWORD
             )
-            outcome = "won"
         except invitations.InvalidInvitation:
-            outcome = "lost"
-        except Exception as exc:  # reported to the test, which fails on any of these
-            outcome = f"error: {type(exc).__name__}: {exc}"
-        finally:
-            connection.close()
-            with lock:
-                results.append(outcome)
+            return "lost"
+        return "won"
 
-    threads = [threading.Thread(target=contender) for _ in range(contenders)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
+    return at_once(attempt, contenders)
 
 
 def new_invitation(organisation: object, email: str) -> tuple[object, str]:
